@@ -1,0 +1,125 @@
+"""Run one test in a forked child so learner code cannot take the test run down.
+
+The child runs pytest's whole protocol for the item (set-up, call, tear-down) and sends the reports
+back through a pipe; the parent waits with a deadline. A child that dies by a signal (a segfault in a
+C library's constructor, an out-of-bounds store in the Triton interpreter, an abort) or runs past its
+time limit becomes one failed test with a message that names what happened, and the run goes on.
+
+Why fork and not a worker per call: tests call learner code directly, gradcheck and hypothesis
+included, and the parent never runs learner code or touches CUDA, so a fork is cheap (a few ms) and safe.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import sys
+import time
+import traceback
+
+from _pytest.reports import TestReport
+from _pytest.runner import runtestprotocol
+
+SIGNAL_HINTS = {
+    "SIGSEGV": "segmentation fault: the code touched memory it does not own (an index past the end, a "
+               "wrong stride, a bad pointer, or an out-of-bounds store in a Triton kernel: check the masks)",
+    "SIGBUS": "bus error: a misaligned or unmapped access (mmap past the end of a file?)",
+    "SIGFPE": "arithmetic exception: integer division by zero or overflow",
+    "SIGILL": "illegal instruction: an instruction this CPU (or valgrind) cannot run, e.g. AVX-512",
+    "SIGABRT": "abort: a failed assert(), or the C library found a corrupted heap (double free, overflow)",
+    "SIGKILL": "killed from outside: out of memory?",
+}
+
+
+def describe_signal(signum: int) -> str:
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    hint = SIGNAL_HINTS.get(name, "")
+    return f"{name}" + (f" ({hint})" if hint else "")
+
+
+def _child(item, nextitem, wfd: int) -> None:
+    os.setpgid(0, 0)  # our own process group: a time-out kills everything learner code started
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        hook = item.config.hook
+        payload = pickle.dumps([hook.pytest_report_to_serializable(config=item.config, report=r) for r in reports])
+    except BaseException:  # noqa: BLE001 - anything here is a harness failure to report, not to hide
+        payload = pickle.dumps({"harness_error": traceback.format_exc()})
+    with os.fdopen(wfd, "wb") as w:
+        w.write(payload)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _failure(item, when: str, message: str, duration: float) -> TestReport:
+    return TestReport(item.nodeid, item.location, {k: 1 for k in item.keywords}, "failed",
+                      message, when, [], duration=duration, user_properties=list(item.user_properties))
+
+
+def run_isolated(item, nextitem, timeout: float) -> list[TestReport]:
+    rfd, wfd = os.pipe()
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rfd)
+        _child(item, nextitem, wfd)
+    os.close(wfd)
+    chunks, deadline, status = [], start + timeout, None
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([rfd], [], [], min(left, 0.5))
+            if ready:
+                data = os.read(rfd, 1 << 20)
+                if not data:
+                    break  # child closed the pipe: it is done or dead
+                chunks.append(data)
+        if time.monotonic() >= deadline:
+            _kill(pid)
+            os.waitpid(pid, 0)
+            return [_failure(item, "call",
+                             f"TIME-OUT: the test ran past its limit of {timeout:g} s and was stopped.\n"
+                             "An endless loop (a loop condition that never changes, a spin-wait with nobody "
+                             "to release it) or far too slow code. The limit is the kata's `timeout`.",
+                             timeout)]
+        _, status = os.waitpid(pid, 0)
+    except KeyboardInterrupt:
+        _kill(pid)
+        os.waitpid(pid, 0)
+        raise
+    finally:
+        os.close(rfd)
+    duration = time.monotonic() - start
+    if os.WIFSIGNALED(status):
+        return [_failure(item, "call",
+                         f"CRASH: the test process died with {describe_signal(os.WTERMSIG(status))}.\n"
+                         "It happened while running the code under test (loading it included); the rest "
+                         "of the run goes on. Run this one test alone with `-s` to see what it printed.",
+                         duration)]
+    try:
+        payload = pickle.loads(b"".join(chunks))
+    except Exception:  # noqa: BLE001
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else "?"
+        return [_failure(item, "call",
+                         f"CRASH: the test process exited (status {code}) before reporting: the code under "
+                         "test called exit() or os._exit().", duration)]
+    if isinstance(payload, dict):
+        return [_failure(item, "call", "HARNESS ERROR (not your code):\n" + payload["harness_error"], duration)]
+    hook = item.config.hook
+    return [hook.pytest_report_from_serializable(config=item.config, data=d) for d in payload]
+
+
+def _kill(pid: int) -> None:
+    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            target()
+        except (ProcessLookupError, PermissionError):
+            pass

@@ -1,0 +1,182 @@
+"""Where katas live and what their metadata says.
+
+A kata is a folder `katas/<NN_module>/<NN_kata>/` holding README.md, kata.toml, the learner's stub
+file(s) and test_*.py. Its reference lives at `solutions/<NN_module>/<NN_kata>/`, with negative
+controls in `solutions/<...>/controls/<name>/` (names start with `naive` or `wrong`).
+
+kata.toml (the whole schema; see katas/01_computer_architecture/03_cache_blocking/kata.toml):
+
+    title = "Blocked transpose"
+    difficulty = 2                 # 1 (warm-up) .. 5 (hard)
+    language = "c"                 # c | cpp | asm | cuda | python | triton
+    files = ["transpose.c"]        # the learner's files: the only files a grader takes from a submission
+    points = 10
+    tiers = ["cpu"]                # "cpu" and/or "gpu": where its tests run
+    timeout = 60                   # seconds per test before it is killed (optional)
+
+    [controls]                     # negative controls under solutions/<kata>/controls/<name>/
+    naive = "row-by-row transpose: correct, but misses the cache on every write"
+    wrong_swapped = "copies instead of transposing"
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LANGUAGES = {"c", "cpp", "asm", "cuda", "python", "triton"}
+TIERS = {"cpu", "gpu"}
+DEFAULT_TIMEOUT = 60.0
+
+
+class KataError(Exception):
+    """A problem with the suite's layout or a kata's metadata: shown as one clear line."""
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The checkout we act on: the nearest folder above `start` holding katas/ and pytest.ini."""
+    env = os.environ.get("KATA_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    for p in [here, *here.parents]:
+        if (p / "katas").is_dir() and (p / "pytest.ini").is_file():
+            return p
+    raise KataError(f"not inside a kata checkout: no folder above {here} holds katas/ and pytest.ini")
+
+
+@dataclass
+class Kata:
+    root: Path
+    rel: str  # "01_computer_architecture/03_cache_blocking"
+    title: str
+    difficulty: int
+    language: str
+    files: list[str]
+    points: float
+    tiers: list[str]
+    timeout: float
+    controls: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def module(self) -> str:
+        return self.rel.split("/")[0]
+
+    @property
+    def name(self) -> str:
+        return self.rel.split("/")[1]
+
+    @property
+    def dir(self) -> Path:
+        return self.root / "katas" / self.rel
+
+    @property
+    def solution_dir(self) -> Path:
+        return self.root / "solutions" / self.rel
+
+    def control_dir(self, control: str) -> Path:
+        return self.solution_dir / "controls" / control
+
+    @staticmethod
+    def control_kind(control: str) -> str:
+        return "naive" if control.startswith("naive") else "wrong"
+
+    def hints(self) -> list[str]:
+        """The README's hints, in order: each a paragraph or list item under '## Hints'."""
+        text = (self.dir / "README.md").read_text()
+        m = re.search(r"^## Hints\s*$(.*?)(?=^## |\Z)", text, re.M | re.S)
+        if not m:
+            return []
+        items = re.split(r"^\s*\d+\.\s+", m.group(1), flags=re.M)
+        return [" ".join(i.split()) for i in items[1:] if i.strip()]
+
+
+def load_kata(root: Path, rel: str) -> Kata:
+    path = root / "katas" / rel / "kata.toml"
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise KataError(f"{path.relative_to(root)}: missing (every kata folder needs one)") from None
+    except tomllib.TOMLDecodeError as e:
+        raise KataError(f"{path.relative_to(root)}: not valid TOML: {e}") from None
+
+    def need(key, typ):
+        if key not in data:
+            raise KataError(f"{path.relative_to(root)}: missing key '{key}'")
+        if not isinstance(data[key], typ):
+            raise KataError(f"{path.relative_to(root)}: '{key}' should be {typ.__name__ if isinstance(typ, type) else typ}")
+        return data[key]
+
+    kata = Kata(
+        root=root,
+        rel=rel,
+        title=need("title", str),
+        difficulty=need("difficulty", int),
+        language=need("language", str),
+        files=list(need("files", list)),
+        points=float(need("points", (int, float))),
+        tiers=list(data.get("tiers", ["cpu"])),
+        timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
+        controls=dict(data.get("controls", {})),
+    )
+    where = path.relative_to(root)
+    if kata.language not in LANGUAGES:
+        raise KataError(f"{where}: language '{kata.language}' is not one of {sorted(LANGUAGES)}")
+    if not set(kata.tiers) <= TIERS or not kata.tiers:
+        raise KataError(f"{where}: tiers {kata.tiers} should be a non-empty subset of {sorted(TIERS)}")
+    if not kata.files or not all(isinstance(f, str) and "/" not in f for f in kata.files):
+        raise KataError(f"{where}: files should list the learner's file names (no folders)")
+    for c in kata.controls:
+        if not (c.startswith("naive") or c.startswith("wrong")):
+            raise KataError(f"{where}: control '{c}' should be named naive* or wrong*")
+    return kata
+
+
+def all_katas(root: Path) -> list[Kata]:
+    out = []
+    for mod in sorted((root / "katas").iterdir()):
+        if not mod.is_dir() or not re.match(r"\d\d_", mod.name):
+            continue
+        for k in sorted(mod.iterdir()):
+            if k.is_dir() and (k / "kata.toml").exists():
+                out.append(load_kata(root, f"{mod.name}/{k.name}"))
+    return out
+
+
+def resolve(root: Path, names: list[str]) -> list[Kata]:
+    """Katas named by path under katas/ (module or kata), or by a unique part of a kata's path."""
+    katas = all_katas(root)
+    if not names:
+        return katas
+    picked: list[Kata] = []
+    for raw in names:
+        name = raw.strip().rstrip("/")
+        for prefix in ("katas/", "solutions/"):
+            if name.startswith(prefix):
+                name = name[len(prefix):]
+        exact = [k for k in katas if k.rel == name or k.module == name]
+        if exact:
+            hits = exact
+        else:
+            hits = [k for k in katas if name in k.rel]
+            if not hits:
+                raise KataError(f"no kata matches '{raw}' (try `kata list`)")
+            if len(hits) > 1:
+                listed = ", ".join(k.rel for k in hits[:6])
+                raise KataError(f"'{raw}' matches {len(hits)} katas ({listed}); name one more exactly")
+        picked += [k for k in hits if k not in picked]
+    return picked
+
+
+def kata_for_path(root: Path, path: Path) -> Kata | None:
+    """The kata whose folder (under katas/) holds `path`, or None."""
+    try:
+        rel = path.resolve().relative_to(root / "katas")
+    except ValueError:
+        return None
+    parts = rel.parts
+    if len(parts) >= 2 and (root / "katas" / parts[0] / parts[1] / "kata.toml").exists():
+        return load_kata(root, f"{parts[0]}/{parts[1]}")
+    return None

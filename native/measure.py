@@ -1,0 +1,107 @@
+"""Deterministic performance counts: valgrind's callgrind around a small C driver program.
+
+Callgrind counts instructions (not seconds) and, with --cache-sim=yes, simulates a cache you choose;
+--toggle-collect restricts both to one function, so set-up in the driver does not count. The same
+binary and input give the same numbers run after run, whatever else the machine is doing.
+
+Valgrind 3.19 dies with SIGILL on AVX-512: native.build compiles for x86-64-v3 (AVX2) for that reason.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class MeasureError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Cache:
+    """A simulated cache level: total size in bytes, associativity (1 = direct-mapped), line size."""
+    size: int
+    assoc: int
+    line: int
+
+    def arg(self) -> str:
+        return f"{self.size},{self.assoc},{self.line}"
+
+    def __str__(self):
+        kind = "direct-mapped" if self.assoc == 1 else f"{self.assoc}-way"
+        return f"{self.size} B {kind} cache with {self.line} B lines"
+
+
+@dataclass
+class Counts:
+    instructions: int            # Ir: instructions executed inside the function
+    reads: int = 0               # Dr: data reads
+    writes: int = 0              # Dw: data writes
+    d1_read_misses: int = 0      # D1mr
+    d1_write_misses: int = 0     # D1mw
+    ll_misses: int = 0           # DLmr + DLmw
+    events: dict = field(default_factory=dict)
+
+    @property
+    def d1_misses(self) -> int:
+        return self.d1_read_misses + self.d1_write_misses
+
+
+def parse_callgrind(text: str) -> dict[str, int]:
+    names, totals = None, None
+    for line in text.splitlines():
+        if line.startswith("events:"):
+            names = line.split()[1:]
+        elif line.startswith("totals:") or (line.startswith("summary:") and totals is None):
+            totals = [int(x) for x in line.split()[1:]]
+    if names is None or totals is None:
+        raise MeasureError("callgrind wrote no totals")
+    totals += [0] * (len(names) - len(totals))
+    return dict(zip(names, totals))
+
+
+def callgrind(program: Path, args: list[str], function: str, *, d1: Cache | None = None,
+              ll: Cache | None = None, timeout: float = 120.0) -> Counts:
+    """Run `program args` under callgrind, counting only inside `function` (and what it calls)."""
+    if shutil.which("valgrind") is None:
+        raise MeasureError("valgrind is not installed: the deterministic counts need it (apt-get install valgrind)")
+    with tempfile.TemporaryDirectory(prefix="kata-cg-") as tmp:
+        out = Path(tmp) / "callgrind.out"
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+               f"--toggle-collect={function}", f"--toggle-collect={function}.*"]
+        if d1 or ll:
+            d1 = d1 or Cache(32768, 8, 64)
+            ll = ll or Cache(max(8 * 1024 * 1024, d1.size * 4), 16, d1.line)
+            cmd += ["--cache-sim=yes", f"--D1={d1.arg()}", f"--I1={Cache(32768, 8, d1.line).arg()}", f"--LL={ll.arg()}"]
+        cmd += [str(program), *map(str, args)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  env={**os.environ, "LC_ALL": "C"})
+        except subprocess.TimeoutExpired:
+            raise MeasureError(f"the measured program ran past {timeout:.0f} s under valgrind (endless loop?)") from None
+        if proc.returncode != 0:
+            tail = "\n".join(l for l in proc.stderr.splitlines() if not l.startswith("==")) or proc.stderr[-2000:]
+            sig = ""
+            for line in proc.stderr.splitlines():
+                if "Process terminating with default action of signal" in line:
+                    sig = " (" + line.split("signal", 1)[1].strip() + ")"
+            raise MeasureError(f"the measured program failed under valgrind, exit {proc.returncode}{sig}:\n{tail}")
+        ev = parse_callgrind(out.read_text())
+    if ev.get("Ir", 0) == 0:
+        raise MeasureError(f"callgrind counted no instructions in {function}(): was it called, under that name?")
+    return Counts(
+        instructions=ev.get("Ir", 0), reads=ev.get("Dr", 0), writes=ev.get("Dw", 0),
+        d1_read_misses=ev.get("D1mr", 0), d1_write_misses=ev.get("D1mw", 0),
+        ll_misses=ev.get("DLmr", 0) + ev.get("DLmw", 0), events=ev,
+    )
+
+
+def signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
