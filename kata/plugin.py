@@ -320,12 +320,16 @@ class KataContext:
             sources = [f for f in self.kata.files if Path(f).suffix in (".c", ".cc", ".cpp", ".s", ".S", ".cu")]
         return [self.file(s) for s in sources]
 
-    def library(self, cdef: str, sources: list[str] | None = None, flags: list[str] = ()):
-        """Build the learner's C/C++/asm into a shared library (cached) and load it with cffi."""
+    def library(self, cdef: str, sources: list[str] | None = None, flags: list[str] = (),
+                extra_sources: list[Path] = ()):
+        """Build the learner's C/C++/asm into a shared library (cached) and load it with cffi.
+
+        `extra_sources` are harness or test-side files linked in too (e.g. native/abi/abi_call.S)."""
         from native.build import build_library
         from native.ffi import NativeLibrary
 
-        built = build_library(self._sources(sources), root=self.root, include_dirs=[self.kata.dir], flags=flags)
+        built = build_library([*self._sources(sources), *map(Path, extra_sources)], root=self.root,
+                              include_dirs=[self.kata.dir], flags=flags)
         return NativeLibrary(built.path, cdef)
 
     def program(self, driver: str, sources: list[str] | None = None, flags: list[str] = ()) -> Path:

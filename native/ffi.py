@@ -1,6 +1,6 @@
 """Load a built library with cffi in ABI mode and call it with numpy arrays.
 
-`lib.transpose(src, dst, n)` passes numpy arrays as pointers of the declared parameter type (checking
+`lib.transpose(src, dst, n)` passes numpy arrays (and torch tensors, by data_ptr) as pointers of the declared parameter type (checking
 dtype size and contiguity, so a test's mistake is not mistaken for the learner's), and after every call
 asks the kata runtime whether a KATA_TODO() ran: if so the call raises NotImplementedYet naming the
 stub's file, line and function.
@@ -38,6 +38,8 @@ class NativeLibrary:
             if item.kind == "primitive" and self.ffi.sizeof(item) != value.dtype.itemsize:
                 raise TypeError(f"{fname}: argument {i} has dtype {value.dtype}, but the C parameter is {ctype.cname}")
             return self.ffi.cast(ctype, self.ffi.from_buffer(value, require_writable=False))
+        if hasattr(value, "data_ptr") and ctype.kind == "pointer":  # a torch tensor (CPU or CUDA)
+            return self.ffi.cast(ctype, value.data_ptr())
         return value
 
     def todo_taken(self) -> str | None:

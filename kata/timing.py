@@ -1,0 +1,95 @@
+"""Timing, where time is the point.
+
+CPU (wall clock): `compare(fast, slow)` times the two interleaved (A B A B ...), takes medians, and
+retries once before reporting, since on a 2-core machine the same ratio moves by 2x from one minute to
+the next. Gates built on it must be generous (>= 1.5x where the honest answer is 4x); never use an
+absolute time as a threshold on a CPU.
+
+GPU: `gpu_ms(fn)` is triton.testing.do_bench's median (L2 flushed between runs); `copy_bandwidth()`
+measures the device's device-to-device copy bandwidth in bytes/s (read + write), the ceiling that
+memory-bound kernels are graded against; `tflops`/`gbps` turn times into rates.
+"""
+from __future__ import annotations
+
+import functools
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass
+class Ratio:
+    fast_s: float     # median seconds of the candidate
+    slow_s: float     # median seconds of the baseline
+    rounds: int
+
+    @property
+    def speedup(self) -> float:
+        return self.slow_s / self.fast_s if self.fast_s > 0 else float("inf")
+
+    def __str__(self):
+        return f"{self.speedup:.2f}x (median {self.fast_s * 1e3:.3f} ms vs {self.slow_s * 1e3:.3f} ms, {self.rounds} rounds)"
+
+
+def _time_once(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def compare(fast: Callable[[], object], slow: Callable[[], object], *, rounds: int = 15, warmup: int = 2,
+            need: float | None = None, retries: int = 1) -> Ratio:
+    """Median times of `fast` and `slow` run interleaved. With `need`, retry up to `retries` times when
+    the speed-up falls short, keeping the best ratio (noise only ever makes a ratio look worse)."""
+    best = None
+    for _ in range(1 + retries):
+        for _ in range(warmup):
+            fast(), slow()
+        a, b = [], []
+        for i in range(rounds):
+            if i % 2:
+                b.append(_time_once(slow)); a.append(_time_once(fast))
+            else:
+                a.append(_time_once(fast)); b.append(_time_once(slow))
+        r = Ratio(statistics.median(a), statistics.median(b), rounds)
+        if best is None or r.speedup > best.speedup:
+            best = r
+        if need is None or best.speedup >= need:
+            break
+    return best
+
+
+# ----------------------------------------------------------------------------------------------- GPU
+
+def gpu_ms(fn: Callable[[], object], *, warmup: int = 25, rep: int = 100) -> float:
+    """Median milliseconds of fn on the GPU (triton.testing.do_bench; flushes L2 between runs)."""
+    from triton.testing import do_bench
+
+    return float(do_bench(fn, warmup=warmup, rep=rep, return_mode="median"))
+
+
+@functools.lru_cache(maxsize=None)
+def copy_bandwidth(nbytes: int = 1 << 30) -> float:
+    """Device-to-device copy bandwidth in bytes/s, counting bytes read plus bytes written."""
+    import torch
+
+    src = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    ms = gpu_ms(lambda: dst.copy_(src))
+    del src, dst
+    return 2 * nbytes / (ms * 1e-3)
+
+
+def gbps(nbytes: float, ms: float) -> float:
+    return nbytes / (ms * 1e-3) / 1e9
+
+
+def tflops(flops: float, ms: float) -> float:
+    return flops / (ms * 1e-3) / 1e12
+
+
+def device_name() -> str:
+    import torch
+
+    return torch.cuda.get_device_name()
