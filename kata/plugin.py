@@ -50,9 +50,10 @@ if not has_gpu():
 # Hypothesis: reproducible examples (a grade must not depend on luck), no example database written into
 # the checkout, and the `kata` fixture is stateless so reusing it across examples is safe.
 try:
-    from hypothesis import HealthCheck, settings as _hyp_settings
+    from hypothesis import HealthCheck, Phase, settings as _hyp_settings
 
     _hyp_settings.register_profile("kata", derandomize=True, database=None, deadline=None,
+                                   report_multiple_bugs=False, phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
                                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     _hyp_settings.load_profile("kata")
 except ImportError:  # pragma: no cover
@@ -165,12 +166,15 @@ def pytest_runtest_makereport(item, call):
     if call.excinfo is None or rep.outcome != "failed":
         return
     from native.build import BuildError, ToolchainMissing
+    from native.measure import MeasureError
 
     exc = call.excinfo.value
     if isinstance(exc, BuildError):
         rep.longrepr = f"COMPILE ERROR: {exc.what}\n\n{exc.output}"
     elif isinstance(exc, ToolchainMissing):
         rep.longrepr = f"TOOLCHAIN MISSING: {exc} (run `kata doctor`)"
+    elif isinstance(exc, MeasureError):
+        rep.longrepr = f"MEASUREMENT FAILED: {exc}"
     elif isinstance(exc, LearnerImportError):
         rep.longrepr = str(exc)
     elif isinstance(exc, NotImplementedError):
@@ -269,6 +273,10 @@ class KataContext:
 
     def __init__(self, kata: Kata, impl: Path, root: Path, request):
         self.kata, self.impl, self.root, self._request = kata, impl, root, request
+        self._loaded: dict = {}  # built libraries, reused across hypothesis examples of one test
+
+    def __repr__(self) -> str:
+        return f"<kata {self.kata.rel}: testing {_rel(self.impl, self.root)}>"
 
     # -- files
     def file(self, name: str | None = None) -> Path:
@@ -289,7 +297,9 @@ class KataContext:
 
     # -- Python and Triton
     def module(self, name: str | None = None):
-        """Import a learner .py file fresh (each test runs in its own process)."""
+        """Import a learner .py file (fresh in each test, which runs in its own process)."""
+        if ("py", name) in self._loaded:
+            return self._loaded[("py", name)]
         if name is None:
             py = [f for f in self.kata.files if f.endswith(".py")]
             if len(py) != 1:
@@ -312,6 +322,7 @@ class KataContext:
                 raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {_rel(path, self.root)}\n{lines}") from None
             raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {_rel(path, self.root)} raised "
                                      f"{type(e).__name__}: {e}\n{lines}") from None
+        self._loaded[("py", name)] = mod
         return mod
 
     # -- native code
@@ -328,9 +339,12 @@ class KataContext:
         from native.build import build_library
         from native.ffi import NativeLibrary
 
-        built = build_library([*self._sources(sources), *map(Path, extra_sources)], root=self.root,
-                              include_dirs=[self.kata.dir], flags=flags)
-        return NativeLibrary(built.path, cdef)
+        key = ("so", cdef, tuple(sources or ()), tuple(flags), tuple(map(str, extra_sources)))
+        if key not in self._loaded:
+            built = build_library([*self._sources(sources), *map(Path, extra_sources)], root=self.root,
+                                  include_dirs=[self.kata.dir], flags=flags)
+            self._loaded[key] = NativeLibrary(built.path, cdef)
+        return self._loaded[key]
 
     def program(self, driver: str, sources: list[str] | None = None, flags: list[str] = ()) -> Path:
         """Build a driver program (a .c file beside the tests) with the learner's code; for valgrind."""
@@ -349,8 +363,11 @@ class KataContext:
         from native.build import build_cuda_library
         from native.ffi import NativeLibrary
 
-        built = build_cuda_library(self._sources(sources), root=self.root, include_dirs=[self.kata.dir])
-        return NativeLibrary(built.path, cdef)
+        key = ("cuda", cdef, tuple(sources or ()))
+        if key not in self._loaded:
+            built = build_cuda_library(self._sources(sources), root=self.root, include_dirs=[self.kata.dir])
+            self._loaded[key] = NativeLibrary(built.path, cdef)
+        return self._loaded[key]
 
     # -- reporting
     def record(self, **metrics) -> None:

@@ -26,6 +26,7 @@ class Guarded:
         self.inner = self.full[margin:margin + n].reshape(shape)
 
     def check_margins(self, what: str = "the output") -> None:
+        __tracebackhide__ = True
         isz, m, n = self.dtype.itemsize, self.margin, self.inner.size
         diff = (self.full.view(np.uint8) != self._before.view(np.uint8)).reshape(-1, isz).any(axis=1)
         diff[m:m + n] = False
@@ -57,6 +58,7 @@ def _show_index(idx) -> str:
 
 def assert_equal(got, want, *, what: str = "result", on: str = "", max_shown: int = 5) -> None:
     """Exact equality, NaN-aware (a NaN where a number was expected usually means 'never written')."""
+    __tracebackhide__ = True
     g, w = _np(got), _np(want)
     ctx = f" on {on}" if on else ""
     if g.shape != w.shape:
@@ -69,6 +71,7 @@ def assert_equal(got, want, *, what: str = "result", on: str = "", max_shown: in
 def assert_close(got, want, *, atol: float, rtol: float = 0.0, what: str = "result", on: str = "",
                  max_shown: int = 5) -> None:
     """|got - want| <= atol + rtol*|want| elementwise, with a message listing the worst elements."""
+    __tracebackhide__ = True
     g, w = _np(got).astype(np.float64), _np(want).astype(np.float64)
     ctx = f" on {on}" if on else ""
     if g.shape != w.shape:
@@ -92,7 +95,7 @@ def _mismatch_message(g, w, bad, what, ctx, max_shown) -> str:
                      "were never written (a mask or loop bound that stops early?)")
     for i in idx[:max_shown]:
         t = tuple(i)
-        lines.append(f"  at {_show_index(i)}: got {g[t]!r}, expected {w[t]!r}")
+        lines.append(f"  at {_show_index(i)}: got {g[t].item()!r}, expected {w[t].item()!r}")
     if len(idx) > max_shown:
         lines.append(f"  ... and {len(idx) - max_shown} more; first wrong index {_show_index(idx[0])}, "
                      f"last {_show_index(idx[-1])}")
@@ -100,6 +103,7 @@ def _mismatch_message(g, w, bad, what, ctx, max_shown) -> str:
 
 
 def assert_unchanged(before, after, *, what: str = "the input") -> None:
+    __tracebackhide__ = True
     b, a = _np(before), _np(after)
     if b.shape != a.shape or not np.array_equal(b.view(np.uint8) if b.dtype.kind == "f" else b,
                                                 a.view(np.uint8) if a.dtype.kind == "f" else a):

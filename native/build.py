@@ -102,7 +102,8 @@ def _key(kind: str, sources: list[Path], flags: list[str], include_dirs: list[Pa
 
 
 def _run(cmd: list[str], cwd: Path, what: str) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    # LC_ALL=C: plain ASCII quotes in diagnostics, the same on every machine.
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
     if proc.returncode != 0:
         raise BuildError(what, (proc.stderr + proc.stdout).strip(), cmd)
     return proc.stderr

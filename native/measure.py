@@ -84,6 +84,10 @@ def callgrind(program: Path, args: list[str], function: str, *, d1: Cache | None
         except subprocess.TimeoutExpired:
             raise MeasureError(f"the measured program ran past {timeout:.0f} s under valgrind (endless loop?)") from None
         if proc.returncode != 0:
+            for line in proc.stderr.splitlines():
+                if line.startswith("not implemented yet:"):
+                    from native.ffi import NotImplementedYet
+                    raise NotImplementedYet(line + " (remove KATA_TODO() and write it)")
             tail = "\n".join(l for l in proc.stderr.splitlines() if not l.startswith("==")) or proc.stderr[-2000:]
             sig = ""
             for line in proc.stderr.splitlines():

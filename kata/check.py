@@ -1,0 +1,276 @@
+"""`kata check`: prove every kata honest.
+
+For each kata it proves that
+  - the folder is complete: README (Idea, Task, How it is graded, Hints with at least two steps),
+    kata.toml, tests, each learner file in katas/ and in solutions/, each control folder described;
+  - the stub fails, saying "not implemented yet", and neither crashes the build nor fails to import;
+  - the reference passes every test that ran;
+  - each naive control passes every correctness test and fails every performance gate that ran;
+  - each wrong control fails at least one correctness test.
+A claim that no test could settle on this machine (GPU-only gates on a CPU) is listed as unverified,
+visibly, and is not counted as proven. The exit status is non-zero if any kata breaks the contract.
+
+The tests run as a few pytest sessions over all selected katas at once (stubs, references, then the
+first control of every kata, the second, ...), each writing --kata-report JSON; wall-clock tests run in
+a session of their own, never beside other tests.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kata.layout import Kata, KataError, find_root, resolve
+
+README_SECTIONS = ["## Idea", "## Task", "## How it is graded", "## Hints"]
+BAD_STUB_WORDS = ("COMPILE ERROR", "DOES NOT IMPORT", "HARNESS ERROR", "MISSING FILE")
+
+
+@dataclass
+class Verdict:
+    kata: Kata
+    problems: list[str] = field(default_factory=list)
+    unverified: list[str] = field(default_factory=list)
+    proven: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# ------------------------------------------------------------------------------------ static checks
+
+def static_problems(k: Kata) -> list[str]:
+    out = []
+    readme = k.dir / "README.md"
+    if not readme.exists():
+        out.append("README.md is missing")
+    else:
+        text = readme.read_text()
+        for sec in README_SECTIONS:
+            if not re.search(rf"^{re.escape(sec)}", text, re.M):
+                out.append(f"README.md has no '{sec}' section")
+        if len(k.hints()) < 2:
+            out.append("README.md needs at least two numbered hints, from a nudge to nearly the answer")
+    if not list(k.dir.glob("test_*.py")):
+        out.append("no test_*.py in the kata folder")
+    for f in k.files:
+        if not (k.dir / f).exists():
+            out.append(f"learner file {f} is missing from katas/{k.rel}")
+        if not (k.solution_dir / f).exists():
+            out.append(f"reference {f} is missing from solutions/{k.rel}")
+    controls_dir = k.solution_dir / "controls"
+    present = {p.name for p in controls_dir.iterdir() if p.is_dir()} if controls_dir.is_dir() else set()
+    for c in k.controls:
+        if c not in present:
+            out.append(f"control '{c}' is described in kata.toml but solutions/{k.rel}/controls/{c}/ is missing")
+        else:
+            for f in k.files:
+                if not (controls_dir / c / f).exists():
+                    out.append(f"control '{c}' lacks {f}")
+    for c in sorted(present - set(k.controls)):
+        out.append(f"controls/{c}/ is not described in kata.toml [controls]")
+    return out
+
+
+# --------------------------------------------------------------------------------- pytest sessions
+
+def _pytest(root: Path, paths: list[str], extra: list[str], workers: int) -> list[dict]:
+    """Run pytest over `paths` and return the per-test rows of --kata-report (two sessions: the
+    wall-clock tests alone and serially, everything else with `workers` processes)."""
+    rows: list[dict] = []
+    sessions = [("not wallclock", workers)]
+    if any("wallclock" in t.read_text() for p in paths for t in (root / p).rglob("test_*.py")):
+        sessions.append(("wallclock", 0))
+    for marker, n in sessions:
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+            report = Path(tmp.name)
+        cmd = [sys.executable, "-m", "pytest", *paths, *extra, "-q", "-p", "no:cacheprovider", "-m", marker,
+               f"--kata-report={report}", "--tb=line", "-o", "addopts=--strict-markers"]
+        if n > 1:
+            cmd += ["-n", str(n)]
+        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+        if proc.returncode not in (0, 1, 5):
+            tail = (proc.stdout + proc.stderr)[-3000:]
+            raise KataError(f"pytest could not run ({' '.join(cmd[3:8])} ...), exit {proc.returncode}:\n{tail}")
+        if report.exists() and report.stat().st_size:
+            rows += json.loads(report.read_text())
+        report.unlink(missing_ok=True)
+    return rows
+
+
+def _by_kata(rows: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in rows:
+        kata = r.get("kata") or _kata_from_nodeid(r["nodeid"])
+        out.setdefault(kata, []).append(r)
+    return out
+
+
+def _kata_from_nodeid(nodeid: str) -> str:
+    parts = nodeid.split("/")
+    return "/".join(parts[1:3]) if parts[0] == "katas" else nodeid
+
+
+def _is_perf(r: dict) -> bool:
+    return "perf" in r.get("markers", [])
+
+
+def _names(rows: list[dict]) -> str:
+    shown = ", ".join(r["nodeid"].split("::", 1)[-1] for r in rows[:4])
+    return shown + (f" and {len(rows) - 4} more" if len(rows) > 4 else "")
+
+
+def _first_line(msg: str) -> str:
+    for line in msg.splitlines():
+        line = re.sub(r"^E\s+", "", line.strip())
+        if line and not re.match(r"^[\w/.-]+\.py:\d+", line):
+            return line[:160]
+    return ""
+
+
+# ------------------------------------------------------------------------------------------ verdicts
+
+def judge_stub(v: Verdict, rows: list[dict]) -> None:
+    failed = [r for r in rows if r["outcome"] == "failed"]
+    if not rows:
+        v.problems.append("stub: no test ran")
+    elif not failed:
+        v.problems.append(f"stub: every test passed ({len(rows)}): the stub must fail (is it the solution?)")
+    else:
+        bad = [r for r in failed if any(w in r["message"] for w in BAD_STUB_WORDS)]
+        if bad:
+            v.problems.append(f"stub: must compile/import cleanly, but: {_first_line(bad[0]['message'])}")
+        elif not any("not implemented yet" in r["message"].lower() for r in failed):
+            v.problems.append("stub: fails, but no failure says 'not implemented yet' "
+                              f"(first: {_first_line(failed[0]['message'])})")
+        else:
+            v.proven.append(f"stub fails ({len(failed)}/{len(rows)})")
+
+
+def judge_reference(v: Verdict, rows: list[dict]) -> None:
+    failed = [r for r in rows if r["outcome"] == "failed"]
+    ran = [r for r in rows if r["outcome"] != "skipped"]
+    skipped = [r for r in rows if r["outcome"] == "skipped"]
+    if failed:
+        v.problems.append(f"reference: {len(failed)} test(s) fail: {_names(failed)}: "
+                          f"{_first_line(failed[0]['message'])}")
+    elif not ran:
+        v.problems.append("reference: no test ran here")
+    else:
+        v.proven.append(f"reference passes ({len(ran)})")
+    if skipped:
+        v.unverified.append(f"reference: {len(skipped)} test(s) skipped here ({_first_line(skipped[0]['message'])})")
+
+
+def judge_control(v: Verdict, name: str, rows: list[dict]) -> None:
+    kind = Kata.control_kind(name)
+    correctness = [r for r in rows if not _is_perf(r)]
+    perf = [r for r in rows if _is_perf(r)]
+    ran = lambda rs: [r for r in rs if r["outcome"] != "skipped"]  # noqa: E731
+    if kind == "naive":
+        broken = [r for r in correctness if r["outcome"] == "failed"]
+        if broken:
+            v.problems.append(f"{name}: a naive control must pass correctness, but {_names(broken)} failed: "
+                              f"{_first_line(broken[0]['message'])}")
+        gates = ran(perf)
+        passed = [r for r in gates if r["outcome"] == "passed"]
+        if passed:
+            v.problems.append(f"{name}: passes the performance gate {_names(passed)}: the gate does not "
+                              "separate slow from fast")
+        if not perf:
+            v.problems.append(f"{name}: the kata has a naive control but no @pytest.mark.perf test")
+        elif not gates:
+            v.unverified.append(f"{name}: its performance gates did not run here (GPU tier)")
+        elif not broken and not passed:
+            v.proven.append(f"{name} passes correctness, fails {len(gates)} gate(s)")
+    else:
+        checks = ran(correctness)
+        failed = [r for r in checks if r["outcome"] == "failed"]
+        if failed:
+            v.proven.append(f"{name} fails ({_first_line(failed[0]['message'])[:60]})")
+        elif not checks:
+            v.unverified.append(f"{name}: no correctness test ran here (GPU tier)")
+        else:
+            v.problems.append(f"{name}: a wrong control must fail correctness, but all {len(checks)} "
+                              "correctness tests passed: the tests miss this mistake")
+
+
+# ------------------------------------------------------------------------------------------- driver
+
+def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False) -> list[Verdict]:
+    verdicts = {k.rel: Verdict(k, static_problems(k)) for k in katas}
+    paths = [f"katas/{k.rel}" for k in katas]
+
+    def stage(title: str):
+        if not quiet:
+            print(f"kata check: {title}", flush=True)
+
+    stage(f"stubs ({len(katas)} katas)")
+    by = _by_kata(_pytest(root, paths, [], workers))
+    for k in katas:
+        judge_stub(verdicts[k.rel], by.get(k.rel, []))
+
+    stage("references (pytest --solutions)")
+    by = _by_kata(_pytest(root, paths, ["--solutions"], workers))
+    for k in katas:
+        judge_reference(verdicts[k.rel], by.get(k.rel, []))
+
+    rounds = max((len(k.controls) for k in katas), default=0)
+    for i in range(rounds):
+        batch = {k.rel: list(k.controls)[i] for k in katas if len(k.controls) > i
+                 and k.control_dir(list(k.controls)[i]).is_dir()}
+        if not batch:
+            continue
+        stage(f"controls, round {i + 1} of {rounds} ({', '.join(sorted(set(batch.values())))[:80]})")
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({rel: str(verdicts[rel].kata.control_dir(c)) for rel, c in batch.items()}, f)
+            mapfile = f.name
+        try:
+            by = _by_kata(_pytest(root, [f"katas/{rel}" for rel in batch], [f"--impl-map={mapfile}"], workers))
+        finally:
+            os.unlink(mapfile)
+        for rel, c in batch.items():
+            judge_control(verdicts[rel], c, by.get(rel, []))
+    return list(verdicts.values())
+
+
+def print_verdicts(verdicts: list[Verdict]) -> None:
+    for v in verdicts:
+        mark = "ok  " if v.ok else "FAIL"
+        print(f"{mark} {v.kata.rel}: " + "; ".join(v.proven))
+        for p in v.problems:
+            print(f"       problem: {p}")
+        for u in v.unverified:
+            print(f"       unverified here: {u}")
+    broken = [v for v in verdicts if not v.ok]
+    n_unv = sum(1 for v in verdicts if v.unverified)
+    print(f"\nkata check: {len(verdicts) - len(broken)} of {len(verdicts)} katas keep the contract"
+          + (f"; {n_unv} with claims unverified on this machine" if n_unv else ""))
+    if broken:
+        print("broken: " + ", ".join(v.kata.rel for v in broken))
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("check", help="prove every kata honest: stub fails, reference passes, controls behave")
+    p.add_argument("katas", nargs="*", help="modules or katas (path under katas/ or a unique part); default all")
+    p.add_argument("-n", "--workers", type=int, default=0, help="pytest-xdist workers for the non-wall-clock tests")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    root = find_root()
+    katas = resolve(root, args.katas)
+    if not katas:
+        raise KataError("no katas to check")
+    t = time.monotonic()
+    verdicts = check(root, katas, workers=args.workers)
+    print_verdicts(verdicts)
+    print(f"({time.monotonic() - t:.0f} s)")
+    return 0 if all(v.ok for v in verdicts) else 1

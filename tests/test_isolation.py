@@ -1,0 +1,162 @@
+"""A crash, a hang or a compile error in learner code fails one test with a clear word; the run goes on."""
+import pytest
+
+C_KATA_TOML = """
+title = "Demo C"
+difficulty = 1
+language = "c"
+files = ["demo.c"]
+points = 1
+timeout = {timeout}
+"""
+C_TEST = """
+import pytest
+
+CDEF = "int answer(void);"
+
+def test_answer(kata):
+    assert kata.library(CDEF).answer() == 42
+
+def test_still_runs_after(kata):
+    assert 1 + 1 == 2
+"""
+
+
+def c_kata(co, source: str, timeout: float = 20):
+    co.write("katas/98_demo/01_c/kata.toml", C_KATA_TOML.format(timeout=timeout))
+    co.write("katas/98_demo/01_c/test_demo.py", C_TEST)
+    co.write("katas/98_demo/01_c/demo.c", source)
+    co.write("solutions/98_demo/01_c/demo.c", "int answer(void) { return 42; }\n")
+
+
+def test_segfault_at_load_time(checkout):
+    c_kata(checkout, """
+        int *volatile nowhere = 0;
+        __attribute__((constructor)) static void boom(void) { *nowhere = 1; }
+        int answer(void) { return 42; }
+        """)
+    r = checkout.pytest("katas")
+    assert "CRASH: the test process died with SIGSEGV" in r.stdout
+    assert "1 failed, 1 passed" in r.stdout, r.stdout
+
+
+def test_division_by_zero(checkout):
+    c_kata(checkout, """
+        volatile int zero = 0;
+        int answer(void) { return 42 / zero; }
+        """)
+    r = checkout.pytest("katas")
+    assert "SIGFPE" in r.stdout and "division by zero" in r.stdout
+    assert "1 failed, 1 passed" in r.stdout
+
+
+def test_endless_loop_times_out(checkout):
+    c_kata(checkout, """
+        volatile int spin = 1;
+        int answer(void) { while (spin) {} return 42; }
+        """, timeout=2)
+    r = checkout.pytest("katas")
+    assert "TIME-OUT: the test ran past its limit of 2 s" in r.stdout
+    assert "1 failed, 1 passed" in r.stdout
+
+
+def test_compile_error_shows_compiler_lines(checkout):
+    c_kata(checkout, """
+        int answer(void) {
+            return 42
+        }
+        """)
+    r = checkout.pytest("katas")
+    assert "COMPILE ERROR: katas/98_demo/01_c/demo.c did not compile" in r.stdout
+    assert "katas/98_demo/01_c/demo.c:2:14: error: expected ';'" in r.stdout
+    for noise in ("setuptools", "Traceback", "distutils", "build_ext"):
+        assert noise not in r.stdout
+    assert "1 failed, 1 passed" in r.stdout
+
+
+def test_undefined_symbol_is_a_link_error_not_a_crash(checkout):
+    c_kata(checkout, """
+        int helper(void);
+        int answer(void) { return helper(); }
+        """)
+    r = checkout.pytest("katas")
+    assert "COMPILE ERROR: the library did not link" in r.stdout
+    assert "undefined reference to `helper'" in r.stdout
+
+
+def test_stub_says_not_implemented(checkout):
+    c_kata(checkout, """
+        #include "kata.h"
+        int answer(void) { KATA_TODO(); return 0; }
+        """)
+    r = checkout.pytest("katas")
+    assert "NOT IMPLEMENTED YET: katas/98_demo/01_c/demo.c:2 answer()" in r.stdout
+
+
+def test_python_abort_and_exit(checkout):
+    checkout.write("katas/97_py/01_crash/kata.toml", """
+        title = "crash"
+        difficulty = 1
+        language = "python"
+        files = ["crash.py"]
+        points = 1
+        """)
+    checkout.write("katas/97_py/01_crash/crash.py", """
+        import ctypes, os
+        def segv():
+            ctypes.string_at(0)
+        def leave():
+            os._exit(0)
+        def syntax_ok():
+            return 1
+        """)
+    checkout.write("katas/97_py/01_crash/test_crash.py", """
+        def test_segv(kata):
+            kata.module().segv()
+        def test_exit(kata):
+            kata.module().leave()
+        def test_fine(kata):
+            assert kata.module().syntax_ok() == 1
+        """)
+    r = checkout.pytest("katas")
+    assert "SIGSEGV" in r.stdout
+    assert "exited (status 0) before reporting" in r.stdout
+    assert "2 failed, 1 passed" in r.stdout
+
+
+def test_python_syntax_error_names_the_line(checkout):
+    checkout.write("katas/97_py/01_bad/kata.toml", """
+        title = "bad"
+        difficulty = 1
+        language = "python"
+        files = ["bad.py"]
+        points = 1
+        """)
+    checkout.write("katas/97_py/01_bad/bad.py", "def f(:\n    pass\n")
+    checkout.write("katas/97_py/01_bad/test_bad.py", "def test_f(kata):\n    kata.module().f()\n")
+    r = checkout.pytest("katas")
+    assert "YOUR FILE DOES NOT IMPORT: katas/97_py/01_bad/bad.py" in r.stdout
+    assert "line 1" in r.stdout and "SyntaxError" in r.stdout
+
+
+def test_runs_under_xdist(checkout):
+    c_kata(checkout, """
+        volatile int zero = 0;
+        int answer(void) { return 42 / zero; }
+        """)
+    r = checkout.pytest("katas", "-n", "2")
+    assert "SIGFPE" in r.stdout
+    assert "1 failed, 1 passed" in r.stdout
+
+
+def test_gpu_tests_skip_visibly_without_gpu(checkout, monkeypatch):
+    c_kata(checkout, "int answer(void) { return 42; }\n")
+    checkout.write("katas/98_demo/01_c/test_gpu.py", """
+        import pytest
+        @pytest.mark.gpu
+        def test_on_gpu(kata):
+            assert False
+        """)
+    r = checkout.pytest("katas", "--solutions")
+    assert "skipped, not passed" in r.stdout
+    assert "2 passed, 1 skipped" in r.stdout
