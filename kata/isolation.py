@@ -23,7 +23,7 @@ from _pytest.runner import runtestprotocol
 
 SIGNAL_HINTS = {
     "SIGSEGV": "segmentation fault: the code touched memory it does not own (an index past the end, a "
-               "wrong stride, a bad pointer, or an out-of-bounds store in a Triton kernel: check the masks)",
+               "wrong stride, a bad pointer)",
     "SIGBUS": "bus error: a misaligned or unmapped access (mmap past the end of a file?)",
     "SIGFPE": "arithmetic exception: integer division by zero or overflow",
     "SIGILL": "illegal instruction: an instruction this CPU (or valgrind) cannot run, e.g. AVX-512",
@@ -32,12 +32,25 @@ SIGNAL_HINTS = {
 }
 
 
-def describe_signal(signum: int) -> str:
+# Where to look first, by the kata's language, for a segmentation fault.
+SEGV_HINTS = {
+    "triton": "in a Triton kernel this is an out-of-bounds store: check that every tl.store has a mask "
+              "that is false past the end of the tensor",
+    "asm": "in assembly: a wrong address computation (scale or displacement), a read past the end, or "
+           "an unbalanced push/pop before ret",
+    "c": "in C: check loop bounds (< n, not <= n), index arithmetic (row * stride + col) and pointer sizes",
+    "cpp": "in C++: a use after move or free, an index past the end, or a dangling reference",
+}
+
+
+def describe_signal(signum: int, language: str | None = None) -> str:
     try:
         name = signal.Signals(signum).name
     except ValueError:
         name = f"signal {signum}"
     hint = SIGNAL_HINTS.get(name, "")
+    if name == "SIGSEGV" and language in SEGV_HINTS:
+        hint += "; " + SEGV_HINTS[language]
     return f"{name}" + (f" ({hint})" if hint else "")
 
 
@@ -62,7 +75,7 @@ def _failure(item, when: str, message: str, duration: float) -> TestReport:
                       message, when, [], duration=duration, user_properties=list(item.user_properties))
 
 
-def run_isolated(item, nextitem, timeout: float) -> list[TestReport]:
+def run_isolated(item, nextitem, timeout: float, language: str | None = None) -> list[TestReport]:
     rfd, wfd = os.pipe()
     start = time.monotonic()
     pid = os.fork()
@@ -100,7 +113,7 @@ def run_isolated(item, nextitem, timeout: float) -> list[TestReport]:
     duration = time.monotonic() - start
     if os.WIFSIGNALED(status):
         return [_failure(item, "call",
-                         f"CRASH: the test process died with {describe_signal(os.WTERMSIG(status))}.\n"
+                         f"CRASH: the test process died with {describe_signal(os.WTERMSIG(status), language)}.\n"
                          "It happened while running the code under test (loading it included); the rest "
                          "of the run goes on. Run this one test alone with `-s` to see what it printed.",
                          duration)]

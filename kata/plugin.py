@@ -150,7 +150,8 @@ def pytest_runtest_protocol(item, nextitem):
     from kata.isolation import run_isolated
 
     item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-    for rep in run_isolated(item, nextitem, _timeout(item)):
+    kata = item.stash.get(_KATA, None)
+    for rep in run_isolated(item, nextitem, _timeout(item), kata.language if kata else None):
         item.ihook.pytest_runtest_logreport(report=rep)
     item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
     return True
@@ -175,7 +176,7 @@ def pytest_runtest_makereport(item, call):
         rep.longrepr = f"TOOLCHAIN MISSING: {exc} (run `kata doctor`)"
     elif isinstance(exc, MeasureError):
         rep.longrepr = f"MEASUREMENT FAILED: {exc}"
-    elif isinstance(exc, LearnerImportError):
+    elif isinstance(exc, LearnerImportError) or getattr(exc, "learner_facing", False):
         rep.longrepr = str(exc)
     elif isinstance(exc, NotImplementedError):
         where = _learner_frame(call.excinfo.tb, item)

@@ -78,12 +78,15 @@ _INT_TYPES = {  # cffi primitive name -> (bits, signed)
 class AbiViolation(AssertionError):
     """The function broke the System V AMD64 calling convention (see the message)."""
 
+    learner_facing = True  # the harness shows the message alone, without a Python traceback
+
 
 class TrampolineMissing(Exception):
     """The library was built without native/abi/abi_call.S: a mistake in the test, not the learner's."""
 
 
-def _signed64(v: int) -> int:
+def wrap(v: int) -> int:
+    """v as a signed 64-bit integer (two's complement), as a register holds it."""
     v &= (1 << 64) - 1
     return v - (1 << 64) if v >> 63 else v
 
@@ -189,7 +192,7 @@ def _convert(lib: NativeLibrary, name: str, i: int, value, ctype, keep: list) ->
             keep.append(value)
             return int(ffi.cast("intptr_t", value))
         if isinstance(value, (int, np.integer)):
-            return _signed64(int(value))  # an address
+            return wrap(int(value))  # an address
         raise TypeError(f"{where}: cannot pass a {type(value).__name__} as a pointer")
     if ctype.kind != "primitive" or ctype.cname not in _INT_TYPES:
         raise TypeError(f"{where}: the ABI trampoline passes integers and pointers only (rdi..r9), "
@@ -202,10 +205,10 @@ def _convert(lib: NativeLibrary, name: str, i: int, value, ctype, keep: list) ->
     if not lo <= v <= hi:
         raise OverflowError(f"{where}: {v} does not fit")
     if bits == 64:
-        return _signed64(v)
+        return wrap(v)
     # The ABI defines only the low `bits` of the register: fill the rest with junk.
     low = (1 << bits) - 1
-    return _signed64((_JUNK_HIGH & ~low) | (v & low))
+    return wrap((_JUNK_HIGH & ~low) | (v & low))
 
 
 def call(lib: NativeLibrary, name: str, *args):

@@ -58,7 +58,7 @@ class NativeLibrary:
             result = fn(*cargs)
             where = self.todo_taken()
             if where:
-                raise NotImplementedYet(f"not implemented yet: {where} (remove KATA_TODO() and write it)")
+                raise NotImplementedYet(f"not implemented yet: {where} (this function is still the stub: write it, see the kata's README)")
             return result
 
         call.__name__ = name

@@ -87,7 +87,7 @@ def callgrind(program: Path, args: list[str], function: str, *, d1: Cache | None
             for line in proc.stderr.splitlines():
                 if line.startswith("not implemented yet:"):
                     from native.ffi import NotImplementedYet
-                    raise NotImplementedYet(line + " (remove KATA_TODO() and write it)")
+                    raise NotImplementedYet(line + " (this function is still the stub: write it, see the kata's README)")
             tail = "\n".join(l for l in proc.stderr.splitlines() if not l.startswith("==")) or proc.stderr[-2000:]
             sig = ""
             for line in proc.stderr.splitlines():
