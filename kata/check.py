@@ -193,10 +193,15 @@ def judge_control(v: Verdict, name: str, rows: list[dict]) -> None:
     else:
         checks = ran(correctness)
         failed = [r for r in checks if r["outcome"] == "failed"]
+        skipped = len(correctness) - len(checks)
         if failed:
             v.proven.append(f"{name} fails ({_first_line(failed[0]['message'])[:60]})")
         elif not checks:
             v.unverified.append(f"{name}: no correctness test ran here (GPU tier)")
+        elif skipped:
+            # The mistake may only show where the skipped tests run (e.g. a launch grid on a GPU).
+            v.unverified.append(f"{name}: the {len(checks)} correctness tests that ran here pass; "
+                                f"{skipped} skipped here (GPU tier) must catch it")
         else:
             v.problems.append(f"{name}: a wrong control must fail correctness, but all {len(checks)} "
                               "correctness tests passed: the tests miss this mistake")

@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
@@ -78,7 +79,11 @@ def _failure(item, when: str, message: str, duration: float) -> TestReport:
 def run_isolated(item, nextitem, timeout: float, language: str | None = None) -> list[TestReport]:
     rfd, wfd = os.pipe()
     start = time.monotonic()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12 warns on forking a process with threads (torch's import starts some). The parent
+        # never runs learner code or CUDA, so nothing the child needs is held by those threads.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:
         os.close(rfd)
         _child(item, nextitem, wfd)

@@ -223,18 +223,24 @@ class CudaReport:
 
 
 def parse_ptxas(text: str) -> dict[str, KernelResources]:
-    """Parse `nvcc -Xptxas -v` output into per-kernel resources (names as ptxas prints them)."""
-    kernels: dict[str, KernelResources] = {}
+    """Parse `nvcc -Xptxas -v` output into per-kernel resources (names as ptxas prints them).
+
+    Only entry functions (kernels) are returned; a non-inlined __device__ function also gets a
+    "Function properties" block from ptxas, but it is not something a grid launches."""
+    funcs: dict[str, KernelResources] = {}
+    entries: list[str] = []
     current = None
     for line in text.splitlines():
-        m = re.search(r"(?:Compiling entry function|Function properties for) '?([\w$.]+)'?", line)
+        m = re.search(r"(Compiling entry function|Function properties for) '?([\w$.]+)'?", line)
         if m:
-            current = m.group(1)
-            kernels.setdefault(current, KernelResources(current, 0, 0, 0, 0, 0))
+            current = m.group(2)
+            funcs.setdefault(current, KernelResources(current, 0, 0, 0, 0, 0))
+            if m.group(1).startswith("Compiling") and current not in entries:
+                entries.append(current)
             continue
         if current is None:
             continue
-        k = kernels[current]
+        k = funcs[current]
         m = re.search(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads", line)
         if m:
             k.stack_bytes, k.spill_stores, k.spill_loads = map(int, m.groups())
@@ -243,7 +249,7 @@ def parse_ptxas(text: str) -> dict[str, KernelResources]:
             k.registers = int(m.group(1))
             s = re.search(r"(\d+) bytes smem", line)
             k.shared_bytes = int(s.group(1)) if s else 0
-    return kernels
+    return {name: funcs[name] for name in entries}
 
 
 def cuda_report(source: Path, *, root: Path, include_dirs: list[Path] = (), arch: str = CUDA_ARCH) -> CudaReport:
