@@ -129,6 +129,16 @@ def pytest_collection_modifyitems(session, config, items):
                                 "select a single kata (pytest katas/<module>/<kata> --impl DIR)")
 
 
+def pytest_collection_finish(session):
+    # torch imports some modules lazily on first use (symbolic shapes and sympy on the first backward):
+    # import them once here, before forking, instead of once in every test's child.
+    if "torch" in sys.modules:
+        try:
+            import torch.fx.experimental.symbolic_shapes  # noqa: F401
+        except Exception:  # noqa: BLE001
+            pass
+
+
 # ------------------------------------------------------------------------------------- isolation
 
 

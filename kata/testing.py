@@ -91,8 +91,9 @@ def _mismatch_message(g, w, bad, what, ctx, max_shown) -> str:
     n_nan = int(np.isnan(g[bad]).sum()) if g.dtype.kind == "f" else 0
     lines = [f"{what}{ctx}: {len(idx)} of {g.size} elements wrong (shape {g.shape})"]
     if n_nan:
-        lines.append(f"  {n_nan} of them are NaN: the output was pre-filled with NaN, so those elements "
-                     "were never written (a mask or loop bound that stops early?)")
+        lines.append(f"  {n_nan} of them are NaN. Where a test pre-fills the output with NaN this means "
+                     "never written (a mask or loop bound that stops early?); otherwise look for overflow "
+                     "(exp of a large number), 0/0 or inf - inf")
     for i in idx[:max_shown]:
         t = tuple(i)
         lines.append(f"  at {_show_index(i)}: got {g[t].item()!r}, expected {w[t].item()!r}")
@@ -105,6 +106,7 @@ def _mismatch_message(g, w, bad, what, ctx, max_shown) -> str:
 def assert_unchanged(before, after, *, what: str = "the input") -> None:
     __tracebackhide__ = True
     b, a = _np(before), _np(after)
-    if b.shape != a.shape or not np.array_equal(b.view(np.uint8) if b.dtype.kind == "f" else b,
-                                                a.view(np.uint8) if a.dtype.kind == "f" else a):
+    same = b.shape == a.shape and b.dtype == a.dtype and \
+        np.ascontiguousarray(b).tobytes() == np.ascontiguousarray(a).tobytes()
+    if not same:
         raise AssertionError(f"{what} was modified: inputs are read-only (write only to the output)")
