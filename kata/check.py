@@ -209,8 +209,27 @@ def judge_control(v: Verdict, name: str, rows: list[dict]) -> None:
 
 # ------------------------------------------------------------------------------------------- driver
 
+def clashing_modules(root: Path) -> dict[str, list[str]]:
+    """Python files under katas/ that share a base name with one in another kata folder. pytest imports
+    test files (and the helpers they import) by base name: two `test_attention.py` cannot be collected
+    in one session, and two `helpers.py` would silently shadow each other."""
+    seen: dict[str, list[str]] = {}
+    for p in sorted((root / "katas").glob("*/*/*.py")):
+        seen.setdefault(p.name, []).append(str(p.parent.relative_to(root / "katas")))
+    return {name: dirs for name, dirs in seen.items() if len(set(dirs)) > 1 and name != "__init__.py"}
+
+
 def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False) -> list[Verdict]:
     verdicts = {k.rel: Verdict(k, static_problems(k)) for k in katas}
+    clashes = clashing_modules(root)
+    for k in katas:
+        learner = set(k.files)
+        for name, dirs in clashes.items():
+            if k.rel in dirs and name not in learner:
+                others = ", ".join(d for d in dirs if d != k.rel)
+                verdicts[k.rel].problems.append(
+                    f"{name} has the same name as a file in {others}: pytest imports tests by base name, "
+                    "so give test and helper files names unique to the kata (e.g. test_<kata>.py)")
     paths = [f"katas/{k.rel}" for k in katas]
 
     def stage(title: str):

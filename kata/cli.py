@@ -17,6 +17,10 @@ from kata.layout import KataError
 COMMANDS = [
     "kata.commands_basic",   # list, ci
     "kata.check",            # check
+    "kata.grade",            # grade
+    "kata.release",          # release (and the Gradescope autograder bundle)
+    "kata.learner",          # progress, next, hint, watch, diff
+    "kata.doctor",           # doctor
 ]
 
 

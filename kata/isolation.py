@@ -11,7 +11,7 @@ included, and the parent never runs learner code or touches CUDA, so a fork is c
 from __future__ import annotations
 
 import os
-import pickle
+import json
 import select
 import signal
 import sys
@@ -61,9 +61,10 @@ def _child(item, nextitem, wfd: int) -> None:
     try:
         reports = runtestprotocol(item, nextitem=nextitem, log=False)
         hook = item.config.hook
-        payload = pickle.dumps([hook.pytest_report_to_serializable(config=item.config, report=r) for r in reports])
+        payload = json.dumps([hook.pytest_report_to_serializable(config=item.config, report=r) for r in reports],
+                             default=repr).encode()
     except BaseException:  # noqa: BLE001 - anything here is a harness failure to report, not to hide
-        payload = pickle.dumps({"harness_error": traceback.format_exc()})
+        payload = json.dumps({"harness_error": traceback.format_exc()}).encode()
     with os.fdopen(wfd, "wb") as w:
         w.write(payload)
     sys.stdout.flush()
@@ -123,15 +124,19 @@ def run_isolated(item, nextitem, timeout: float, language: str | None = None) ->
                          "of the run goes on. Run this one test alone with `-s` to see what it printed.",
                          duration)]
     try:
-        payload = pickle.loads(b"".join(chunks))
+        # JSON, never pickle: the child ran learner code, and unpickling what it sent could run code here.
+        payload = json.loads(b"".join(chunks))
     except Exception:  # noqa: BLE001
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else "?"
         return [_failure(item, "call",
                          f"CRASH: the test process exited (status {code}) before reporting: the code under "
                          "test called exit() or os._exit().", duration)]
     if isinstance(payload, dict):
-        return [_failure(item, "call", "HARNESS ERROR (not your code):\n" + payload["harness_error"], duration)]
+        return [_failure(item, "call", "HARNESS ERROR (not your code):\n" + str(payload.get("harness_error")), duration)]
     hook = item.config.hook
+    for d in payload:
+        if isinstance(d.get("longrepr"), list):  # a skip's (path, line, reason): JSON made it a list
+            d["longrepr"] = tuple(d["longrepr"])
     return [hook.pytest_report_from_serializable(config=item.config, data=d) for d in payload]
 
 
