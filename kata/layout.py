@@ -17,6 +17,9 @@ kata.toml (the whole schema; see katas/01_computer_architecture/03_cache_blockin
     [controls]                     # negative controls under solutions/<kata>/controls/<name>/
     naive = "row-by-row transpose: correct, but misses the cache on every write"
     wrong_swapped = "copies instead of transposing"
+
+    [grading]                      # optional: how points are shared (docs/grading.md, kata/points.py)
+    perf_points = 3
 """
 from __future__ import annotations
 
