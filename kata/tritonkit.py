@@ -26,6 +26,22 @@ from typing import Callable, Iterator
 import numpy as np
 
 
+def _preload() -> None:
+    """Import now what the first dispatch mode or kernel launch would import later.
+
+    Entering a TorchDispatchMode imports torch._dynamo (about 1.5 s here); the first kernel launch imports
+    triton.experimental.gluon (0.4 s), and triton itself takes 0.2 s. Test modules import this file in
+    pytest's parent process and every test runs in a child forked from it, so importing them once here
+    saves each test that time. Importing initialises no GPU."""
+    for name in ("torch._dynamo", "torch.utils._python_dispatch", "triton", "triton.language",
+                 "triton.runtime.interpreter", "triton.runtime.autotuner",
+                 "triton.experimental.gluon"):  # the launcher imports it to specialize arguments
+        try:
+            __import__(name)
+        except Exception:  # noqa: BLE001 - a missing piece shows up, clearly, where it is used
+            pass
+
+
 class TritonKitError(RuntimeError):
     """The measurement itself cannot be made (no interpreter, an unknown Triton): not the learner's fault."""
 
@@ -258,7 +274,11 @@ def _torch_counter(moved: BytesMoved):
             if _unwatched() or name not in _COPIES | _FILLS:
                 return out
             nbytes = out.numel() * out.element_size() if isinstance(out, torch.Tensor) else 0
-            src = args[1] if name == "copy_" and len(args) > 1 else args[0] if name in _COPIES and args else None
+            src = None
+            if name in ("copy_", "copy") and len(args) > 1:
+                src = args[1]        # copy_(dst, src): reads src, writes dst (= out)
+            elif name in _COPIES and args:
+                src = args[0]        # clone(x), _to_copy(x): read x, write out
             if isinstance(src, torch.Tensor):
                 nbytes += src.numel() * src.element_size()
             if nbytes:
@@ -382,49 +402,55 @@ def _spelled(func) -> str:
     return _SPELLED.get(name, f"torch.{name.lstrip('_')}")
 
 
-def _forbid_mode():
+def _forbid_mode(block: "forbid_torch_compute"):
     class ForbidTorchCompute(_dispatch_mode_class()):
-        """Raise on a torch compute op called outside a Triton launch; remember every one."""
-
-        def __init__(self):
-            super().__init__()
-            self.violations: list[str] = []
-            self.launches = 0  # Triton kernel launches inside the block (set when it ends)
-
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            __tracebackhide__ = True  # pytest: show the learner's line, not this one
             if _unwatched() or func.overloadpacket.__name__ in ALLOWED_OPS:
                 return func(*args, **(kwargs or {}))
             msg = (f"this kata must be a Triton kernel: your code called torch's {func} ({_spelled(func)}) at "
                    f"{_caller()}, outside a Triton kernel launch. Do the arithmetic inside your @triton.jit "
                    "kernel; the Python wrapper may only allocate the output (torch.empty_like, torch.empty), "
                    "take views or copies, and launch the kernel.")
-            self.violations.append(msg)
+            block.violations.append(msg)
             raise AssertionError(msg)
 
     return ForbidTorchCompute()
 
 
-@contextlib.contextmanager
-def forbid_torch_compute():
+class forbid_torch_compute:  # noqa: N801 - used like a function: `with forbid_torch_compute() as guard:`
     """Fail (AssertionError) if the block calls a torch compute op outside a Triton kernel launch.
 
-        with forbid_torch_compute():
+        with forbid_torch_compute() as guard:
             out = module.add(x, y)
+        assert guard.launches >= 1       # and a numpy-computed answer launched nothing
 
     Allocation, views, copies and dtype conversions (ALLOWED_OPS) pass, and so does anything the Triton
     launcher does while a kernel runs. A violation that the code under test catches and hides is raised
-    again when the block ends. The yielded object's `.launches` counts the kernel launches in the block
-    (a wrapper that computes with numpy launches none)."""
-    mode = _forbid_mode()
-    start = _launch_count
-    try:
-        with _launches_marked(), mode:
-            yield mode
-    finally:
-        mode.launches = _launch_count - start
-    if mode.violations:
-        raise AssertionError(mode.violations[0] + f"\n  (the code under test caught that error and went on; "
-                             f"{len(mode.violations)} torch compute call(s) in all)")
+    again when the block ends. `.launches` counts the kernel launches in the block."""
+
+    def __init__(self):
+        self.violations: list[str] = []
+        self.launches = 0
+        self._stack: contextlib.ExitStack | None = None
+        self._start = 0
+
+    def __enter__(self) -> "forbid_torch_compute":
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_launches_marked())
+            stack.enter_context(_forbid_mode(self))
+            self._stack = stack.pop_all()
+        self._start = _launch_count
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        __tracebackhide__ = True
+        self.launches = _launch_count - self._start
+        self._stack.close()
+        if exc_type is None and self.violations:
+            raise AssertionError(self.violations[0] + "\n  (the code under test caught that error and went on; "
+                                 f"{len(self.violations)} torch compute call(s) in all)")
+        return False
 
 
 # ----------------------------------------------------------------------------- guarded allocations
@@ -444,33 +470,7 @@ class _Allocation:
     what: str        # "aten.empty_like.default of shape (1000,) float32 at vector_add.py:12 in add()"
 
 
-@dataclass
-class Guard:
-    """What guard_allocations() yields: the allocations it guarded; `check()` looks at their margins."""
-    allocations: list[_Allocation] = field(default_factory=list)
-
-    def check(self) -> None:
-        import torch
-
-        for a in self.allocations:
-            raw = a.buf.detach().view(torch.uint8).cpu().numpy().reshape(-1, a.itemsize)  # bf16 has no numpy
-            margins = np.r_[0:a.margin, a.margin + a.span:a.span + 2 * a.margin]
-            hit = np.flatnonzero((raw[margins] != POISON_BYTE).any(axis=1))
-            if hit.size:
-                before = hit[hit < a.margin]
-                after = hit[hit >= a.margin] - a.margin
-                where = (f"{after.size} element(s) past the end (first at index {a.span + int(after[0])}, "
-                         f"the tensor holds {a.span})" if after.size else "")
-                if before.size:
-                    where += (" and " if where else "") + (f"{before.size} element(s) before the start "
-                                                           f"(first at index {int(before[0]) - a.margin})")
-                raise AssertionError(
-                    f"OUT-OF-BOUNDS WRITE: a kernel wrote {where} of the tensor made by {a.what}. "
-                    "The last block runs past the end of the data: mask every tl.store (and tl.load) with "
-                    "offsets < n.")
-
-
-def _guard_mode(guard: Guard, margin_bytes: int):
+def _guard_mode(allocations: list[_Allocation], margin_bytes: int):
     import torch
 
     class GuardAllocations(_dispatch_mode_class()):
@@ -494,7 +494,7 @@ def _guard_mode(guard: Guard, margin_bytes: int):
                 g.copy_(t)
             elif t.is_floating_point() or t.is_complex():
                 g.fill_(float("nan"))
-            guard.allocations.append(_Allocation(
+            allocations.append(_Allocation(
                 buf, margin, span, isz,
                 f"{func} of shape {tuple(t.shape)} {str(t.dtype).replace('torch.', '')} at {_caller()}"))
             return g
@@ -502,19 +502,61 @@ def _guard_mode(guard: Guard, margin_bytes: int):
     return GuardAllocations()
 
 
-@contextlib.contextmanager
-def guard_allocations(margin_bytes: int = 64 * 1024):
+class guard_allocations:  # noqa: N801 - used like a function: `with guard_allocations():`
     """Hand out every tensor the block allocates (torch.empty*, zeros*, ones*, full*, new_*) inside a
     larger buffer with `margin_bytes` of poison on each side; empty ones come back filled with NaN
-    (integers: the poison byte). On exit, a write into a margin fails with OUT-OF-BOUNDS WRITE.
+    (integers: the poison byte 0xA5). On exit, a write into a margin fails with OUT-OF-BOUNDS WRITE.
 
         with guard_allocations():
             out = module.add(x, y)       # out = torch.empty_like(x) inside is guarded
         assert_equal(out, x + y)         # an element never written shows as NaN
 
     The tensors are views of their guarded buffers (out._base is set); values, shape and strides are
-    what the allocation asked for. Allocations the Triton launcher makes are left alone."""
-    guard = Guard()
-    with _launches_marked(), _guard_mode(guard, margin_bytes):
-        yield guard
-    guard.check()
+    what the allocation asked for. Allocations the Triton launcher makes are left alone. A store that
+    lands beyond the margin is not caught here (on a CPU it may crash the test: the harness reports it)."""
+
+    def __init__(self, margin_bytes: int = 64 * 1024):
+        self.margin_bytes = margin_bytes
+        self.allocations: list[_Allocation] = []
+        self._stack: contextlib.ExitStack | None = None
+
+    def __enter__(self) -> "guard_allocations":
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_launches_marked())
+            stack.enter_context(_guard_mode(self.allocations, self.margin_bytes))
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        __tracebackhide__ = True
+        self._stack.close()
+        if exc_type is None:
+            self.check()
+        return False
+
+    def check(self) -> None:
+        """Fail if anything wrote into a margin of a guarded allocation."""
+        __tracebackhide__ = True
+        import torch
+
+        for a in self.allocations:
+            raw = a.buf.detach().view(torch.uint8).cpu().numpy().reshape(-1, a.itemsize)  # bf16 has no numpy
+            margins = np.r_[0:a.margin, a.margin + a.span:a.span + 2 * a.margin]
+            hit = np.flatnonzero((raw[margins] != POISON_BYTE).any(axis=1))
+            if not hit.size:
+                continue
+            before, after = hit[hit < a.margin], hit[hit >= a.margin] - a.margin
+            where = []
+            if after.size:
+                where.append(f"{after.size} element(s) past the end (the first at index {a.span + int(after[0])}; "
+                             f"the tensor holds {a.span})")
+            if before.size:
+                where.append(f"{before.size} element(s) before the start (the first at index "
+                             f"{int(before[0]) - a.margin})")
+            raise AssertionError(
+                f"OUT-OF-BOUNDS WRITE: a kernel wrote {' and '.join(where)} of the tensor made by {a.what}. "
+                "Usually the last block running past the end of the data: mask every tl.store (and tl.load) "
+                "with offsets < n.")
+
+
+_preload()
