@@ -95,7 +95,7 @@ def _pytest(root: Path, paths: list[str], extra: list[str], workers: int) -> lis
                f"--kata-report={report}", "--tb=line", "-o", "addopts=--strict-markers"]
         if n > 1:
             cmd += ["-n", str(n)]
-        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env={**os.environ, "KATA_NO_SHRINK": "1"})
         if proc.returncode not in (0, 1, 5):
             tail = (proc.stdout + proc.stderr)[-3000:]
             raise KataError(f"pytest could not run ({' '.join(cmd[3:8])} ...), exit {proc.returncode}:\n{tail}")

@@ -52,8 +52,14 @@ if not has_gpu():
 try:
     from hypothesis import HealthCheck, Phase, settings as _hyp_settings
 
+    # No "explain" phase (slow on every failure); `kata check` needs only pass or fail, so it also
+    # turns shrinking off (KATA_NO_SHRINK=1): a learner still gets the smallest failing example.
+    _phases = [Phase.explicit, Phase.reuse, Phase.generate]
+    if os.environ.get("KATA_NO_SHRINK") != "1":
+        _phases.append(Phase.shrink)
+
     _hyp_settings.register_profile("kata", derandomize=True, database=None, deadline=None,
-                                   report_multiple_bugs=False, phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+                                   report_multiple_bugs=False, phases=_phases,
                                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     _hyp_settings.load_profile("kata")
 except ImportError:  # pragma: no cover

@@ -1,0 +1,139 @@
+"""AVX2 dot product in assembly: values against float64 with a rounding bound that a skipped element
+cannot hide in, every length 0..70 at unaligned addresses, arrays that end at an unmapped page (a
+tail read with a full 8-float load faults), the calling convention through native.abi's trampoline,
+and an instruction count against a scalar C loop."""
+import ctypes
+import mmap
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from kata.testing import assert_unchanged
+from native import abi
+from native.measure import callgrind
+
+CDEF = "float dot_f32(const float *a, const float *b, long n);"
+ABI_CDEF = "long dot_f32(const float *a, const float *b, long n);"  # the trampoline reads rax only
+EPS = np.finfo(np.float32).eps
+PAGE = mmap.PAGESIZE
+_libc = ctypes.CDLL(None, use_errno=True)
+_keep = []
+
+
+def lib(kata):
+    return kata.library(CDEF)
+
+
+def edge_array(values: np.ndarray) -> np.ndarray:
+    """A float32 copy of values whose last element is the last 4 bytes before an unmapped page."""
+    n = len(values)
+    pages = (4 * n + PAGE - 1) // PAGE + 1
+    m = mmap.mmap(-1, (pages + 1) * PAGE)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(m))
+    if _libc.mprotect(ctypes.c_void_p(base + pages * PAGE), PAGE, 0) != 0:
+        raise OSError(ctypes.get_errno(), "mprotect")
+    _keep.append(m)
+    start = pages * PAGE - 4 * n
+    arr = np.frombuffer(m, dtype=np.float32, count=n, offset=start)
+    arr[:] = values
+    return arr
+
+
+def at_offset(values: np.ndarray, offset_floats: int) -> np.ndarray:
+    """values copied to an address offset_floats floats past a 64-byte boundary."""
+    buf = np.zeros(len(values) + 32, dtype=np.float32)
+    skip = ((64 - buf.ctypes.data % 64) % 64) // 4 + offset_floats
+    arr = buf[skip:skip + len(values)]
+    arr[:] = values
+    return arr
+
+
+def check(L, a, b, what):
+    __tracebackhide__ = True
+    before_a, before_b = a.copy(), b.copy()
+    got = float(L.dot_f32(a, b, len(a)))
+    prods = a.astype(np.float64) * b.astype(np.float64)
+    want = float(prods.sum())
+    # Any summation order in float32 stays within n * eps * sum|a_i b_i| (plus FMA's single rounding).
+    bound = (len(a) + 2) * EPS * float(np.abs(prods).sum()) + 1e-30
+    if not abs(got - want) <= bound:
+        hint = ""
+        n = len(a)
+        if got == 0.0 and want != 0.0:
+            hint = "\n  0.0: is the result left in %xmm0 (the low lane of the folded accumulator)?"
+        for k in (32, 16, 8, 4):
+            if n % k and abs(got - prods[:n - n % k].sum()) <= bound:
+                hint = (f"\n  That is the sum of the first {n - n % k} products only: the last {n % k} (what the "
+                        "vector loop left over) were skipped. After the vector loop, finish the tail.")
+        raise AssertionError(f"dot_f32 on {what} (n = {n}): returned {got!r}, expected {want!r} (allowed rounding "
+                             f"error {bound:.3g}){hint}")
+    assert_unchanged(before_a, a, what="a")
+    assert_unchanged(before_b, b, what="b")
+
+
+def rand(n, seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(n).astype(np.float32), rng.standard_normal(n).astype(np.float32)
+
+
+@pytest.mark.parametrize("offset", [0, 1, 3, 7])
+def test_every_length_at_unaligned_addresses(kata, offset):
+    # 0..70: every tail of a 4-, 8-, 16- and 32-wide loop, with a and b 0, 4, 12, 28 bytes past a
+    # 64-byte boundary (vmovaps faults on those).
+    L = lib(kata)
+    for n in range(0, 71):
+        a, b = rand(n, n)
+        check(L, at_offset(a, offset), at_offset(b, (offset + 2) % 8), f"random arrays, a at +{4 * offset} bytes")
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 31, 32, 33, 100, 1023])
+def test_arrays_ending_at_an_unmapped_page(kata, n):
+    L = lib(kata)
+    a, b = rand(n, 100 + n)
+    check(L, edge_array(a), edge_array(b), "arrays whose last element ends right before an unmapped page")
+
+
+def test_known_values(kata):
+    L = lib(kata)
+    for n in (1, 8, 9, 100):
+        ones = np.ones(n, dtype=np.float32)
+        check(L, ones, ones, "all ones (the answer is n)")
+        ramp = np.arange(n, dtype=np.float32)
+        check(L, ramp, ones, "0, 1, 2, ... times ones")
+    big = np.full(40, 1e18, dtype=np.float32)
+    check(L, big, big, "1e18 * 1e18 forty times (float32 holds 4e37)")
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(0, 600), seed=st.integers(0, 2**32 - 1), offset=st.integers(0, 7))
+def test_any_length(kata, n, seed, offset):
+    L = lib(kata)
+    a, b = rand(n, seed)
+    check(L, at_offset(a, offset), at_offset(b, 7 - offset), f"random arrays (seed {seed})")
+
+
+@pytest.mark.parametrize("n", [0, 5, 8, 37, 1000])
+def test_calling_convention(kata, n):
+    # Through the trampoline: callee-saved registers poisoned before and checked after, rsp 16-aligned.
+    checked = abi.checked(kata.library(ABI_CDEF, extra_sources=[abi.SOURCE]))
+    a, b = rand(n, 7)
+    checked.dot_f32(a, b, n)
+
+
+# ----------------------------------------------------------------------------- performance (count)
+N = 100003
+GATE = 0.25
+
+
+@pytest.mark.perf
+def test_instructions_against_scalar_loop(kata):
+    prog = kata.program("measure_dot.c")
+    mine = callgrind(prog, [N], "dot_f32").instructions
+    base = callgrind(prog, [N], "dot_scalar_baseline").instructions
+    ratio = mine / base
+    kata.record(instructions=mine, scalar_baseline=base, ratio=round(ratio, 3), per_element=round(mine / N, 3))
+    assert ratio <= GATE, (
+        f"dot_f32 on {N:,} floats executed {mine:,} instructions ({mine / N:.2f} per element); the scalar C loop "
+        f"executes {base:,} ({base / N:.2f} per element). Yours is {ratio:.2f}x that; the gate is {GATE}x.\n"
+        "  One ymm register holds 8 floats: one vmovups + one vfmadd231ps handle 8 elements (see the hints).")

@@ -1,0 +1,78 @@
+// Smart pointers: a unique_ptr with a custom deleter for aligned memory, and a cache that shares
+// tensors without keeping them alive. Write the parts marked KATA_TODO(); the README explains them.
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include "kata.h"
+
+// Frees memory that came from std::aligned_alloc.
+struct AlignedFree {
+    void operator()(float *p) const noexcept {
+        KATA_TODO();
+    }
+};
+using AlignedFloats = std::unique_ptr<float[], AlignedFree>;
+
+// n floats (all 0.0f) at an address that is a multiple of align; nullptr if align is not a power of
+// two or is smaller than alignof(float), or if the memory cannot be had. n may be 0.
+AlignedFloats make_aligned(std::size_t n, std::size_t align) {
+    KATA_TODO();
+    return nullptr;
+}
+
+struct Tensor {
+    std::string name;
+    std::size_t n;
+    AlignedFloats data;   // 64-byte aligned
+};
+
+// The "load" of a tensor: n floats, value i is seed(name) + i.
+static float seed(const std::string &name) {
+    unsigned h = 2166136261u;
+    for (unsigned char c : name) h = (h ^ c) * 16777619u;
+    return (float)(h % 1000);
+}
+
+class TensorCache {
+public:
+    // The tensor called `name`: the same one every caller still holding it has, if any caller still
+    // does; otherwise a freshly loaded one (n floats, 64-byte aligned, value i = seed(name) + i).
+    // The cache itself must never keep a tensor alive.
+    std::shared_ptr<Tensor> get(const std::string &name, std::size_t n) {
+        KATA_TODO();
+        return nullptr;
+    }
+    std::size_t loads() const { return loads_; }   // how many times get() loaded a tensor
+    std::size_t live() const {                     // how many cached tensors are still alive
+        KATA_TODO();
+        return 0;
+    }
+
+private:
+    std::size_t loads_ = 0;
+    // your members here
+};
+
+// ---- the C surface the tests call (do not edit below this line) ----------------------------------
+using Handle = std::shared_ptr<Tensor>;
+extern "C" {
+float *aligned_new(std::size_t n, std::size_t align) { return make_aligned(n, align).release(); }
+void aligned_delete(float *p) { AlignedFree{}(p); }
+TensorCache *cache_new(void) { return new TensorCache(); }
+void cache_free(TensorCache *c) { delete c; }
+Handle *cache_get(TensorCache *c, const char *name, std::size_t n) {
+    Handle h = c->get(name, n);
+    return h ? new Handle(std::move(h)) : nullptr;
+}
+std::size_t cache_loads(const TensorCache *c) { return c->loads(); }
+std::size_t cache_live(const TensorCache *c) { return c->live(); }
+Handle *handle_copy(const Handle *h) { return new Handle(*h); }
+void handle_free(Handle *h) { delete h; }
+const float *handle_data(const Handle *h) { return (*h)->data.get(); }
+std::size_t handle_size(const Handle *h) { return (*h)->n; }
+long handle_use_count(const Handle *h) { return h->use_count(); }
+float tensor_seed(const char *name) { return seed(name); }
+}
