@@ -1,0 +1,200 @@
+"""KV cache: append semantics, prefill and decode logits equal to a full recomputation (float64), chunked
+prefill (a causal mask with Lq < Lk), greedy generation, and two counts: positions projected (linear in
+the sequence, not quadratic) and no reallocation of the cache."""
+import math
+
+import pytest
+import torch
+
+from kata.testing import assert_close, assert_equal
+
+T64 = dict(atol=1e-10, rtol=1e-9)
+
+
+class TinyLM:
+    """One attention layer with learned positions: small, float64, and counting the rows it projects."""
+
+    def __init__(self, vocab=13, dim=18, heads=3, max_len=96, seed=0, dtype=torch.float64):
+        g = torch.Generator().manual_seed(seed)
+        r = lambda *s, sc=1.0: torch.randn(*s, generator=g, dtype=torch.float64).to(dtype) * sc
+        self.vocab, self.dim, self.heads, self.head_dim, self.dtype = vocab, dim, heads, dim // heads, dtype
+        self.tok, self.pos = r(vocab, dim), r(max_len, dim)
+        self.wq, self.wk, self.wv, self.wo = (r(dim, dim, sc=dim ** -0.5) for _ in range(4))
+        self.head = r(dim, vocab, sc=dim ** -0.5)
+        self.rows_projected = 0
+
+    def embed(self, tokens, positions):
+        positions = torch.as_tensor(positions)
+        assert positions.dim() == 1 and positions.shape[0] == tokens.shape[1], (
+            f"model.embed(tokens {tuple(tokens.shape)}, positions {tuple(positions.shape)}): positions must be a 1-D "
+            "tensor with one position per token column")
+        return self.tok[tokens] + self.pos[positions]
+
+    def qkv(self, x):
+        B, T, _ = x.shape
+        self.rows_projected += B * T
+        split = lambda y: y.view(B, T, self.heads, self.head_dim).transpose(1, 2)
+        return split(x @ self.wq), split(x @ self.wk), split(x @ self.wv)
+
+    def output(self, x, attn):
+        B, H, T, dh = attn.shape
+        return (x + attn.transpose(1, 2).reshape(B, T, H * dh) @ self.wo) @ self.head
+
+    def forward(self, tokens):
+        T = tokens.shape[1]
+        x = self.embed(tokens, torch.arange(T))
+        q, k, v = self.qkv(x)
+        s = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)
+        s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
+        return self.output(x, torch.softmax(s, -1) @ v)
+
+
+def tokens(B, T, seed, vocab=13):
+    return torch.randint(0, vocab, (B, T), generator=torch.Generator().manual_seed(seed))
+
+
+def new_cache(mod, model, B, max_len):
+    return mod.KVCache(B, model.heads, max_len, model.head_dim, dtype=model.dtype)
+
+
+def diagnose(model, toks, got, start) -> str:
+    """Compare `got` (logits for toks[:, start:]) with classic mistakes."""
+    T = toks.shape[1]
+    with torch.no_grad():
+        x = model.embed(toks[:, start:], torch.arange(T - start))
+        full_x = model.embed(toks, torch.arange(T))
+        q, k, v = model.qkv(torch.cat([full_x[:, :start], x], 1))
+        s = q @ k.transpose(-2, -1) / math.sqrt(model.head_dim)
+        s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
+        wrong_pos = model.output(torch.cat([full_x[:, :start], x], 1), torch.softmax(s, -1) @ v)[:, start:]
+    if start > 0 and torch.allclose(got, wrong_pos, atol=1e-8):
+        return ("Diagnosis: these are the logits of tokens embedded at positions 0..T-1. A step that continues a cache "
+                "of length L embeds its tokens at positions L..L+T-1.")
+    return ("Check, in order: positions (cache.length + arange(T)), that k and v are appended BEFORE attending (a "
+            "token attends to itself), and the causal mask: query i (absolute position p_i) sees keys j <= p_i.")
+
+
+def test_append(kata):
+    mod = kata.module()
+    g = torch.Generator().manual_seed(1)
+    cache = mod.KVCache(2, 3, 10, 4, dtype=torch.float64)
+    assert cache.length == 0, f"a new cache must have length 0, got {cache.length}"
+    ks, vs = [], []
+    for t in [3, 1, 1, 4]:
+        k = torch.randn(2, 3, t, 4, generator=g, dtype=torch.float64)
+        v = torch.randn(2, 3, t, 4, generator=g, dtype=torch.float64)
+        ks.append(k)
+        vs.append(v)
+        k_all, v_all = cache.append(k, v)
+        n = sum(x.shape[2] for x in ks)
+        assert cache.length == n, f"after appending {[x.shape[2] for x in ks]} positions, length is {cache.length}, expected {n}"
+        assert_equal(k_all, torch.cat(ks, 2), what="k_all returned by append", on=f"appends of {[x.shape[2] for x in ks]}")
+        assert_equal(v_all, torch.cat(vs, 2), what="v_all returned by append", on=f"appends of {[x.shape[2] for x in ks]}")
+    with pytest.raises(ValueError):
+        cache.append(torch.zeros(2, 3, 2, 4, dtype=torch.float64), torch.zeros(2, 3, 2, 4, dtype=torch.float64))
+
+
+def test_prefill_equals_full_forward(kata):
+    mod = kata.module()
+    model = TinyLM(seed=2)
+    toks = tokens(2, 9, 3)
+    got = mod.forward_step(model, toks, new_cache(mod, model, 2, 32))
+    want = model.forward(toks)
+    try:
+        assert_close(got, want, **T64, what="prefill logits", on="B=2, 9 prompt tokens, one forward_step")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n  {diagnose(model, toks, got, 0)}") from None
+
+
+def test_decode_steps_equal_full_forward(kata):
+    mod = kata.module()
+    model = TinyLM(seed=4)
+    toks = tokens(3, 14, 5)
+    cache = new_cache(mod, model, 3, 20)
+    mod.forward_step(model, toks[:, :5], cache)
+    want = model.forward(toks)
+    for t in range(5, 14):
+        got = mod.forward_step(model, toks[:, t:t + 1], cache)
+        try:
+            assert_close(got[:, 0], want[:, t], **T64, what=f"decode logits at position {t}",
+                         on="prefill of 5 tokens, then one token per step (B=3)")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n  {diagnose(model, toks[:, :t + 1], got, t)}") from None
+    assert cache.length == 14, f"after 5 + 9 tokens the cache length is {cache.length}, expected 14"
+
+
+@pytest.mark.parametrize("chunks", [(4, 4, 3), (1, 6, 2, 2), (2, 1, 1, 7)])
+def test_chunked_prefill(kata, chunks):
+    # A chunk of T > 1 tokens after a non-empty cache: the causal mask has Lq < Lk and must be aligned
+    # to the absolute positions.
+    mod = kata.module()
+    model = TinyLM(seed=6)
+    toks = tokens(2, sum(chunks), 7)
+    cache = new_cache(mod, model, 2, 24)
+    want = model.forward(toks)
+    start = 0
+    for c in chunks:
+        got = mod.forward_step(model, toks[:, start:start + c], cache)
+        try:
+            assert_close(got, want[:, start:start + c], **T64, what=f"logits of the chunk at positions {start}..{start + c - 1}",
+                         on=f"a sequence fed in chunks of {list(chunks)}")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n  {diagnose(model, toks[:, :start + c], got, start)}") from None
+        start += c
+
+
+def greedy_oracle(model, prompt, n_new):
+    seq = prompt
+    for _ in range(n_new):
+        seq = torch.cat([seq, model.forward(seq)[:, -1].argmax(-1, keepdim=True)], 1)
+    return seq
+
+
+@pytest.mark.parametrize("B,T0,n", [(1, 1, 10), (3, 6, 12)])
+def test_generate(kata, B, T0, n):
+    mod = kata.module()
+    model = TinyLM(seed=8 + B)
+    prompt = tokens(B, T0, 9 + T0)
+    got = mod.generate(model, prompt, n, max_len=T0 + n)
+    want = greedy_oracle(model, prompt, n)
+    assert isinstance(got, torch.Tensor) and tuple(got.shape) == tuple(want.shape), (
+        f"generate returned {tuple(getattr(got, 'shape', ())) or type(got).__name__}, expected shape {tuple(want.shape)} "
+        "(the prompt followed by n_new tokens)")
+    assert_equal(got, want, what="generated tokens", on=f"greedy decoding, B={B}, prompt of {T0}, {n} new tokens")
+
+
+# ------------------------------------------------------------------------- performance (counts)
+# With a cache, each position's q, k, v are projected exactly once: generating n tokens after a prompt
+# of T0 costs B*(T0 + n) projected rows (minus the last token, which is never fed back). Recomputing the
+# whole sequence at every step costs B*(T0 + ... + T0+n) rows: O(n^2).
+
+
+@pytest.mark.perf
+def test_each_position_projected_once(kata):
+    mod = kata.module()
+    model = TinyLM(seed=10)
+    B, T0, n = 2, 8, 40
+    mod.generate(model, tokens(B, T0, 11), n, max_len=T0 + n)
+    budget = B * (T0 + n)
+    kata.record(rows_projected=model.rows_projected, budget_rows=budget)
+    assert model.rows_projected <= budget, (
+        f"generating {n} tokens after a {T0}-token prompt (B={B}) projected {model.rows_projected:,} rows through "
+        f"model.qkv; with a KV cache it is at most {budget} (each position once). Feed only the new token to each "
+        "decode step and read the earlier keys and values from the cache.")
+
+
+@pytest.mark.perf
+def test_cache_is_never_reallocated(kata):
+    # torch.cat on every step copies the whole cache: O(n^2) bytes over a generation, and memory that
+    # fragments. A preallocated buffer written in place returns views of the same storage every time.
+    mod = kata.module()
+    cache = mod.KVCache(2, 3, 40, 4, dtype=torch.float32)
+    ptrs = set()
+    for _ in range(30):
+        k_all, v_all = cache.append(torch.ones(2, 3, 1, 4), torch.ones(2, 3, 1, 4))
+        ptrs.add((k_all.untyped_storage().data_ptr(), v_all.untyped_storage().data_ptr()))
+    kata.record(distinct_storages=len(ptrs))
+    assert len(ptrs) == 1, (
+        f"over 30 appends, the returned K/V lived in {len(ptrs)} different storages: the cache is reallocated "
+        "(torch.cat or a new tensor) on every append, copying everything so far. Allocate (B, H, max_len, dh) "
+        "buffers in __init__, write into them with slice assignment, and return slices [:, :, :length].")

@@ -1,0 +1,29 @@
+"""Wrong control: gathers every block in the table row, masks the scores of unused slots to -inf, but
+multiplies by the unmasked values: 0 * NaN = NaN leaks from unused (poisoned) blocks."""
+import math
+
+import torch
+
+
+
+def write_kv(k_pages, v_pages, block_table, positions, k, v):
+    """Store one new token per sequence: k, v (B, H, d) go to the slot of position positions[b]."""
+    bs = k_pages.shape[1]
+    b = torch.arange(k.shape[0])
+    phys = block_table[b, positions // bs]
+    slot = positions % bs
+    k_pages[phys, slot] = k
+    v_pages[phys, slot] = v
+
+
+def paged_attention(q, k_pages, v_pages, block_table, seq_lens, scale=None):
+    B, nb = block_table.shape
+    bs = k_pages.shape[1]
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    k = k_pages[block_table.clamp(min=0)].flatten(1, 2)      # (B, nb*bs, H, d)
+    v = v_pages[block_table.clamp(min=0)].flatten(1, 2)
+    s = torch.einsum("bhd,bnhd->bhn", q, k) * scale
+    valid = torch.arange(nb * bs)[None, :] < seq_lens[:, None]
+    s = s.masked_fill(~valid[:, None, :], float("-inf"))
+    p = torch.softmax(s, dim=-1)
+    return torch.einsum("bhn,bnhd->bhd", p, v)
