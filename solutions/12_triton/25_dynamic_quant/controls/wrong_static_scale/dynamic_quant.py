@@ -1,0 +1,53 @@
+"""Wrong control: one scale for the whole tile of BLOCK_M rows (their common absmax) instead of one per
+row: a row of small values next to a row of large ones keeps only a few of its codes."""
+import torch
+import triton
+import triton.language as tl
+
+BLOCK_M, BLOCK_N, BLOCK_K = 128, 128, 128
+
+
+@triton.jit
+def dynamic_quant_linear_kernel(x_ptr, w_ptr, ws_ptr, y_ptr, M, N, K,
+                                stride_xm, stride_xk, stride_wn, stride_wk,
+                                BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
+    rk = tl.arange(0, BLOCK_K)
+    x_rows = x_ptr + rm[:, None].to(tl.int64) * stride_xm
+    amax = tl.zeros((BLOCK_M,), dtype=tl.float32)
+    for k in range(0, K, BLOCK_K):
+        kk = k + rk
+        x = tl.load(x_rows + kk[None, :] * stride_xk, mask=(rm[:, None] < M) & (kk[None, :] < K), other=0.0)
+        amax = tl.maximum(amax, tl.max(tl.abs(x.to(tl.float32)), axis=1))
+    amax = tl.zeros((BLOCK_M,), dtype=tl.float32) + tl.max(amax, axis=0)  # WRONG: per tile, not per row
+    inv = tl.where(amax > 0, 127.0 / amax, 0.0)
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.int32)
+    for k in range(0, K, BLOCK_K):
+        kk = k + rk
+        x = tl.load(x_rows + kk[None, :] * stride_xk, mask=(rm[:, None] < M) & (kk[None, :] < K), other=0.0)
+        v = x.to(tl.float32) * inv[:, None]
+        r = tl.where(v >= 0, tl.floor(v + 0.5), -tl.floor(0.5 - v))
+        q = tl.minimum(tl.maximum(r, -127.0), 127.0).to(tl.int8)
+        w = tl.load(w_ptr + kk[:, None] * stride_wk + rn[None, :].to(tl.int64) * stride_wn,
+                    mask=(kk[:, None] < K) & (rn[None, :] < N), other=0)
+        acc += tl.dot(q, w)
+    ws = tl.load(ws_ptr + rn, mask=rn < N, other=0.0)
+    y = acc.to(tl.float32) * (amax / 127.0)[:, None] * ws[None, :]
+    tl.store(y_ptr + rm[:, None].to(tl.int64) * N + rn[None, :], y.to(y_ptr.dtype.element_ty),
+             mask=(rm[:, None] < M) & (rn[None, :] < N))
+
+
+def dynamic_quant_linear(x: torch.Tensor, w_q: torch.Tensor, w_scale: torch.Tensor) -> torch.Tensor:
+    if x.dim() != 2 or w_q.dim() != 2 or w_q.dtype != torch.int8 or x.shape[1] != w_q.shape[1]:
+        raise ValueError(f"dynamic_quant_linear: x (M, K) and int8 w_q (N, K), got {tuple(x.shape)} {x.dtype} "
+                         f"and {tuple(w_q.shape)} {w_q.dtype}")
+    M, K = x.shape
+    N = w_q.shape[0]
+    w_scale = w_scale.contiguous()
+    y = torch.empty((M, N), dtype=x.dtype, device=x.device)
+    if M and N:
+        grid = (triton.cdiv(M, BLOCK_M), triton.cdiv(N, BLOCK_N))
+        dynamic_quant_linear_kernel[grid](x, w_q, w_scale, y, M, N, K, *x.stride(), *w_q.stride(),
+                                          BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, BLOCK_K=BLOCK_K, num_warps=8, num_stages=3)
+    return y
