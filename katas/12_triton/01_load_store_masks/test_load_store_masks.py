@@ -1,0 +1,112 @@
+"""Pad or truncate in Triton: two bounds, two masks. Exact results on awkward sizes, x read only below its
+end (memory after x holds a sentinel), no torch compute, and bytes moved counted in the interpreter."""
+import pytest
+import torch
+
+from kata.testing import assert_equal, assert_unchanged
+from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+SENTINEL = 999.0  # what lies in memory right after x: a load past x's end brings it into the output
+VALUE = 7.5
+
+# (n, length): shorter, longer and equal, around the block sizes people pick (128 .. 1024), primes, 1 and 0.
+CASES = [(1, 1), (1, 7), (7, 1), (0, 5), (5, 0), (127, 128), (128, 127), (1000, 1025), (1025, 1000),
+         (1024, 1024), (1023, 1025), (4097, 6007), (7919, 7920)]
+
+
+def vector_before_sentinel(n, dtype, device, seed):
+    """x of n elements, followed in memory by 2048 SENTINELs (x is a contiguous slice of a bigger buffer)."""
+    g = torch.Generator().manual_seed(seed)
+    buf = torch.full((n + 2048,), SENTINEL)
+    buf[:n] = 4 * torch.randn(n, generator=g)
+    return buf.to(dtype=dtype, device=device)[:n]
+
+
+def expect(ok: bool, message: str) -> None:
+    if not ok:
+        pytest.fail(message, pytrace=False)
+
+
+def check_pad(kata, x, length, value, on):
+    mod = kata.module()
+    x0 = x.clone()
+    with forbid_torch_compute() as guard, guard_allocations():  # the output comes back NaN-filled
+        out = mod.pad(x, length, value)
+    assert_unchanged(x0, x, what=f"x (on {on})")
+    expect(isinstance(out, torch.Tensor), f"pad() on {on} returned {type(out).__name__}, expected a torch.Tensor")
+    expect(out.shape == (length,) and out.dtype == x.dtype and out.device == x.device,
+           f"pad() on {on} returned {tuple(out.shape)} {out.dtype} on {out.device}, expected ({length},) "
+           f"{x.dtype} on {x.device}")
+    expect(length == 0 or guard.launches >= 1,
+           f"pad() on {on} launched no Triton kernel: fill the output in pad_kernel, not in Python")
+    m = min(x.numel(), length)
+    want = torch.full((length,), value, dtype=x.dtype)
+    want[:m] = x0[:m].cpu()
+    try:
+        assert_equal(out, want, what="pad(x, length, value)", on=on)
+    except AssertionError as e:
+        got = out.cpu()
+        hint = ""
+        if (got[m:] == SENTINEL).any():
+            hint = (f"\n  the padding holds {SENTINEL:g}, the value stored in memory right after x: your load "
+                    "read past the end of x. Lanes at or past n must load nothing (mask offsets < n, other=value).")
+        raise AssertionError(str(e) + hint) from None
+
+
+@pytest.mark.parametrize("n,length", CASES, ids=[f"n{n}-len{m}" for n, m in CASES])
+def test_fp32(kata, device, n, length):
+    x = vector_before_sentinel(n, torch.float32, device, seed=n)
+    check_pad(kata, x, length, VALUE, on=f"x of {n} fp32 elements, length={length}, value={VALUE}")
+
+
+@pytest.mark.parametrize("n,length", [(1, 7), (1000, 1025), (1025, 1000), (4097, 6007)])
+def test_fp16(kata, device, n, length):
+    x = vector_before_sentinel(n, torch.float16, device, seed=n)
+    check_pad(kata, x, length, -3.25, on=f"x of {n} fp16 elements, length={length}, value=-3.25")
+
+
+def test_not_1d_raises(kata, device):
+    x = torch.zeros((4, 5), device=device)
+    try:
+        out = kata.module().pad(x, 30, 0.0)
+    except NotImplementedError:
+        raise
+    except Exception:  # noqa: BLE001 - ValueError is what the README asks for; any clear refusal will do
+        return
+    pytest.fail(f"pad() of a (4, 5) tensor returned {type(out).__name__} instead of raising ValueError: pad "
+                "takes a 1-D tensor", pytrace=False)
+
+
+# -------------------------------------------------------------------------------- bytes moved (CPU)
+
+@pytest.mark.perf
+@pytest.mark.interpret
+@pytest.mark.parametrize("n,length", [(3001, 5003), (5003, 3001)], ids=["pad", "truncate"])
+def test_bytes_moved(kata, device, n, length):
+    x = vector_before_sentinel(n, torch.float32, device, seed=1)
+    mod = kata.module()
+    with guard_allocations(), count_bytes() as moved:
+        out = mod.pad(x, length, VALUE)
+    want = torch.full((length,), VALUE)
+    want[:min(n, length)] = x[:min(n, length)].cpu()
+    assert_equal(out, want, what="pad(x, length, value)", on=f"the bytes-moved input (n={n}, length={length})")
+    m = min(n, length)
+    need = (m + length) * 4
+    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3))
+    if moved.total == need:
+        return
+    why = []
+    if moved.loaded > m * 4:
+        why.append(f"kernels loaded {moved.loaded // 4:,} elements; only the {m:,} that land in the output need "
+                   "reading: a lane loads only if offsets < n AND offsets < length (padding lanes take `other=value`)")
+    if moved.stored > length * 4:
+        why.append(f"kernels stored {moved.stored // 4:,} elements where the output has {length:,}: each is "
+                   "written once, by one kernel")
+    if moved.torch_bytes:
+        why.append(f"torch fills and copies moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])}): "
+                   "allocate with torch.empty and let the kernel write `value` itself")
+    pytest.fail(f"pad() with n={n:,}, length={length:,} (fp32) moved {moved.total:,} bytes; the minimum is "
+                f"({m:,} read + {length:,} written) x 4 = {need:,}, and the gate is exactly that.\n  {moved}\n  - "
+                + "\n  - ".join(why or ["fewer bytes than the minimum: some output elements are never written"]),
+                pytrace=False)

@@ -1,0 +1,117 @@
+"""Row and column sums in Triton: a loop over chunks with one accumulator per output, reduced over the
+right axis. float32 results against float64 sums, strided inputs read in place, bytes moved counted."""
+import pytest
+import torch
+
+from kata.testing import assert_close, assert_unchanged
+from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+
+# Rows and columns longer than any block people pick (so the loop runs several times and ends mid-chunk),
+# a single row and a single column, and shapes that are not square (a wrong axis shows).
+SHAPES = [(1, 1), (1, 1000), (1000, 1), (33, 65), (65, 33), (150, 521)]
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+AXIS = {"row_sums": 1, "col_sums": 0}
+
+
+def randn(shape, dtype, device, seed):
+    g = torch.Generator().manual_seed(seed)
+    return (4 * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
+
+
+def describe(t):
+    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
+    return s if t.is_contiguous() else s + f" with strides {t.stride()}"
+
+
+def expect(ok: bool, message: str) -> None:
+    if not ok:
+        pytest.fail(message, pytrace=False)
+
+
+def check(kata, fn, x, on):
+    mod = kata.module()
+    x0 = x.clone()
+    with forbid_torch_compute() as guard, guard_allocations():  # the output comes back NaN-filled
+        out = getattr(mod, fn)(x)
+    assert_unchanged(x0, x.contiguous(), what=f"x (on {on})")
+    n_out = x.shape[1 - AXIS[fn]]
+    expect(isinstance(out, torch.Tensor), f"{fn}() on {on} returned {type(out).__name__}, expected a torch.Tensor")
+    expect(out.shape == (n_out,) and out.dtype == torch.float32 and out.device == x.device,
+           f"{fn}() on {on} returned {tuple(out.shape)} {out.dtype} on {out.device}, expected ({n_out},) "
+           f"torch.float32 on {x.device} (one float32 sum per {'row' if fn == 'row_sums' else 'column'})")
+    expect(guard.launches >= 1, f"{fn}() on {on} launched no Triton kernel: sum inside your kernel")
+    xd = x0.cpu().double()
+    want = xd.sum(dim=AXIS[fn])
+    # float32 accumulation: error grows with the length summed and the magnitudes added.
+    scale = xd.abs().sum(dim=AXIS[fn])
+    tol = 2e-6 * scale + 1e-6
+    g = out.cpu().double()
+    bad = ~((g - want).abs() <= tol)
+    if bad.any():
+        hint = ""
+        other = xd.sum(dim=1 - AXIS[fn])
+        if x.shape[0] == x.shape[1] and torch.allclose(g, other, atol=1e-3):
+            hint = f"\n  you returned the sums over the other axis ({'columns' if fn == 'row_sums' else 'rows'})"
+        assert_close(out, want, atol=float(tol.max()), what=f"{fn}(x)", on=on)
+        raise AssertionError(f"{fn}(x) on {on}: wrong{hint}")
+
+
+@pytest.mark.parametrize("fn", AXIS)
+@pytest.mark.parametrize("shape", SHAPES, ids=[f"{m}x{n}" for m, n in SHAPES])
+def test_fp32(kata, device, shape, fn):
+    x = randn(shape, torch.float32, device, seed=shape[0] * 7 + shape[1])
+    check(kata, fn, x, on=f"x {describe(x)}")
+
+
+@pytest.mark.parametrize("fn", AXIS)
+def test_fp16(kata, device, fn):
+    # Sums of up to 1031 fp16 values reach hundreds, where fp16 values are 0.125 or more apart: accumulate in float32.
+    x = randn((65, 1031), torch.float16, device, seed=5)
+    check(kata, fn, x, on=f"x {describe(x)} (accumulate in float32)")
+
+
+@pytest.mark.parametrize("fn", AXIS)
+@pytest.mark.parametrize("layout", ["transposed", "every_other_column"])
+def test_strided(kata, device, fn, layout):
+    if layout == "transposed":
+        x = randn((257, 129), torch.float32, device, seed=3).t()
+    else:
+        x = randn((129, 514), torch.float32, device, seed=4)[:, ::2]
+    check(kata, fn, x, on=f"x {describe(x)}: pass x.stride(0) and x.stride(1) to the kernel")
+
+
+# -------------------------------------------------------------------------------- bytes moved (CPU)
+
+@pytest.mark.perf
+@pytest.mark.interpret
+# The two cases where the easy way out is a copy: summing the columns of a row-major x (copy the
+# transpose, then sum rows) and the rows of a transposed x (call .contiguous() first).
+@pytest.mark.parametrize("fn,layout", [("col_sums", "contiguous"), ("row_sums", "transposed")],
+                         ids=["col_sums-contiguous", "row_sums-transposed"])
+def test_bytes_moved(kata, device, fn, layout):
+    M, N = 97, 301
+    x = randn((M, N), torch.float32, device, seed=9) if layout == "contiguous" else \
+        randn((N, M), torch.float32, device, seed=9).t()
+    mod = kata.module()
+    with guard_allocations(), count_bytes() as moved:
+        out = getattr(mod, fn)(x)
+    xd = x.cpu().double()
+    assert_close(out, xd.sum(dim=AXIS[fn]), atol=1e-3, what=f"{fn}(x)", on=f"the bytes-moved input x {describe(x)}")
+    n_out = x.shape[1 - AXIS[fn]]
+    need = (M * N + n_out) * 4
+    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3))
+    if moved.total == need:
+        return
+    why = []
+    if moved.torch_bytes:
+        why.append(f"torch copies moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])}): a "
+                   "transposed or strided x needs no copy; give the kernel its strides and pick the axis to sum")
+    if moved.loaded > M * N * 4:
+        why.append(f"kernels loaded {moved.loaded // 4:,} elements of a {M} x {N} matrix: each should be read "
+                   "once (mask both axes of every tile; do not load padding)")
+    if moved.stored > n_out * 4:
+        why.append(f"kernels stored {moved.stored // 4:,} values for {n_out} sums: write each sum once, after the loop")
+    pytest.fail(f"{fn}() of x {describe(x)} moved {moved.total:,} bytes; the minimum is ({M} x {N} read + {n_out} "
+                f"written) x 4 = {need:,}, and the gate is exactly that.\n  {moved}\n  - "
+                + "\n  - ".join(why or ["fewer bytes than the minimum: something is never read or written"]),
+                pytrace=False)

@@ -1,0 +1,113 @@
+"""Row-wise prefix sums in Triton: a block scan plus a carry between blocks. int32 exact, fp32 against
+float64, strided inputs, and each element read once (bytes moved counted in the interpreter)."""
+import pytest
+import torch
+
+from kata.testing import assert_close, assert_equal, assert_unchanged
+from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+
+# Row lengths around every block size people pick, and several blocks long.
+SHAPES = [(1, 1), (3, 7), (2, 128), (2, 129), (5, 1000), (3, 3001)]
+
+
+def make(shape, dtype, device, seed):
+    g = torch.Generator().manual_seed(seed)
+    if dtype == torch.int32:
+        return torch.randint(-100, 101, shape, generator=g, dtype=torch.int32).to(device)
+    return (4 * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
+
+
+def describe(t):
+    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
+    return s if t.is_contiguous() else s + f" with strides {t.stride()}"
+
+
+def expect(ok: bool, message: str) -> None:
+    if not ok:
+        pytest.fail(message, pytrace=False)
+
+
+def check(kata, x, on):
+    mod = kata.module()
+    x0 = x.clone()
+    with forbid_torch_compute() as guard, guard_allocations():  # the output comes back NaN/poison-filled
+        out = mod.cumsum_rows(x)
+    assert_unchanged(x0, x.contiguous(), what=f"x (on {on})")
+    want_dtype = torch.int32 if x.dtype == torch.int32 else torch.float32
+    expect(isinstance(out, torch.Tensor), f"cumsum_rows() on {on} returned {type(out).__name__}, expected a tensor")
+    expect(out.shape == x.shape and out.dtype == want_dtype and out.device == x.device,
+           f"cumsum_rows() on {on} returned {tuple(out.shape)} {out.dtype} on {out.device}, expected "
+           f"{tuple(x.shape)} {want_dtype} on {x.device}")
+    expect(x.numel() == 0 or guard.launches >= 1, f"cumsum_rows() on {on} launched no Triton kernel")
+    xc = x0.cpu()
+    try:
+        if x.dtype == torch.int32:
+            assert_equal(out, xc.long().cumsum(dim=1).int(), what="cumsum_rows(x)", on=on)
+        else:
+            xd = xc.double()
+            got = out.cpu().double()
+            tol = 2e-6 * xd.abs().cumsum(dim=1) + 1e-6
+            if not ((got - xd.cumsum(dim=1)).abs() <= tol).all():
+                assert_close(got, xd.cumsum(dim=1), atol=float(tol.max()), what="cumsum_rows(x)", on=on)
+                raise AssertionError(f"cumsum_rows(x) on {on}: some prefix sums are outside "
+                                     "2e-6 * (prefix sum of |x|) + 1e-6 of the float64 answer")
+    except AssertionError as e:
+        hint = ""
+        if x.shape[1] > 1:
+            want = xc.double().cumsum(dim=1)
+            got = out.cpu().double()
+            bad = ~((got - want).abs() <= 1e-3 * want.abs().clamp(min=1))
+            cols = bad.any(dim=0).nonzero().flatten()
+            if len(cols) and cols[0] > 0:
+                hint = (f"\n  the first {int(cols[0])} columns are right and column {int(cols[0])} on is wrong: "
+                        "is that where your second block starts? Each chunk's sums must start from the total "
+                        "of all chunks before it (a carry)")
+        raise AssertionError(str(e) + hint) from None
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.float32], ids=["int32", "fp32"])
+@pytest.mark.parametrize("shape", SHAPES, ids=[f"{m}x{n}" for m, n in SHAPES])
+def test_rows(kata, device, shape, dtype):
+    x = make(shape, dtype, device, seed=shape[1])
+    check(kata, x, on=f"x {describe(x)}")
+
+
+def test_fp16(kata, device):
+    x = make((3, 1000), torch.float16, device, 1)
+    check(kata, x, on=f"x {describe(x)} (add in float32; the result is float32)")
+
+
+@pytest.mark.parametrize("layout", ["transposed", "every_other"])
+def test_strided(kata, device, layout):
+    x = make((700, 4), torch.int32, device, 2).t() if layout == "transposed" else \
+        make((4, 1400), torch.int32, device, 3)[:, ::2]
+    check(kata, x, on=f"x {describe(x)}: read x through its strides")
+
+
+# -------------------------------------------------------------------------------- bytes moved (CPU)
+
+@pytest.mark.perf
+@pytest.mark.interpret
+def test_bytes_moved(kata, device):
+    M, N = 4, 3001
+    x = make((M, N), torch.int32, device, 5)
+    mod = kata.module()
+    with guard_allocations(), count_bytes() as moved:
+        out = mod.cumsum_rows(x)
+    assert_equal(out, x.long().cumsum(dim=1).int(), what="cumsum_rows(x)", on=f"the bytes-moved input {describe(x)}")
+    need = 2 * M * N * 4
+    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3))
+    if moved.total == need:
+        return
+    why = []
+    if moved.loaded > M * N * 4:
+        why.append(f"kernels loaded {moved.loaded // 4:,} elements of {M * N:,}: read each once and carry the "
+                   "running total from chunk to chunk instead of re-reading earlier chunks (and mask the last one)")
+    if moved.stored > M * N * 4:
+        why.append(f"kernels stored {moved.stored // 4:,} elements of {M * N:,}: write each prefix sum once")
+    if moved.torch_bytes:
+        why.append(f"torch copies and fills moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])})")
+    pytest.fail(f"cumsum_rows() of x {describe(x)} moved {moved.total:,} bytes; reading x once and writing out once "
+                f"is 2 x {M * N:,} x 4 = {need:,}, and the gate is exactly that.\n  {moved}\n  - "
+                + "\n  - ".join(why or ["fewer bytes than the minimum: something is never read or written"]),
+                pytrace=False)
