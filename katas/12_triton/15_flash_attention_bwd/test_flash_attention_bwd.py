@@ -36,7 +36,7 @@ def forward64(q, k, v, causal, sm_scale):
     s = q @ k.transpose(-2, -1) * sm_scale
     if causal:
         n = q.shape[-2]
-        s = s.masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), float("-inf"))
+        s = s.masked_fill(torch.ones(n, n, dtype=torch.bool, device=s.device).triu(1), float("-inf"))
     lse = torch.logsumexp(s, dim=-1)
     return torch.softmax(s, dim=-1) @ v, lse
 

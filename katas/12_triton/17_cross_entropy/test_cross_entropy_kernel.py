@@ -156,7 +156,7 @@ def test_bytes_moved(kata, device, dtype):
 
 N_GPU, V_GPU = 4096, 128256  # Llama-3's vocabulary: 1.05 GB of bf16 logits
 PEAK_LIMIT = 64 << 20
-VS_EAGER = 1.2
+VS_EAGER = 2.0  # H200: the reference 2.97x, the three-kernel naive control 1.28x
 
 
 @pytest.mark.gpu
