@@ -357,8 +357,8 @@ def test_bf16(kata, device, shape):
 
 GPU_SHAPE = (8192, 8192)    # fp32: 268 MB in, 268 MB out per call, far past any cache
 GPU_P = 0.1
-FRACTION_OF_COPY = 0.8
-VS_EAGER = 1.25
+FRACTION_OF_COPY = 0.5  # H200: the reference 0.665 (Philox-bound), the three-kernel naive control 0.272
+VS_EAGER = 1.8  # H200: the reference 2.70x eager, the naive control 1.10x
 
 
 @pytest.mark.gpu

@@ -9,7 +9,7 @@ import triton
 import triton.language as tl
 
 BLOCK = 1024
-INV_SQRT2 = 0.7071067811865476
+INV_SQRT2 = tl.constexpr(0.7071067811865476)  # a compiled kernel reads only constexpr globals
 
 
 @triton.jit

@@ -8,7 +8,7 @@ import triton.language as tl
 
 BLOCK_M = 8     # rows per tile: the bias slice is loaded once per tile and broadcast over its rows
 BLOCK_Q = 128   # columns per quarter: a tile is 4 quarters (512 columns), one Philox call per 4 elements
-INV_SQRT2 = 0.7071067811865476
+INV_SQRT2 = tl.constexpr(0.7071067811865476)  # a compiled kernel reads only constexpr globals
 
 
 @triton.jit
