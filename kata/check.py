@@ -232,9 +232,14 @@ def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False) 
                     "so give test and helper files names unique to the kata (e.g. test_<kata>.py)")
     paths = [f"katas/{k.rel}" for k in katas]
 
+    clock = [time.monotonic()]
+
     def stage(title: str):
+        now = time.monotonic()
         if not quiet:
-            print(f"kata check: {title}", flush=True)
+            took = f" (previous stage {now - clock[0]:.0f} s)" if now - clock[0] > 1 else ""
+            print(f"kata check: {title}{took}", flush=True)
+        clock[0] = now
 
     stage(f"stubs ({len(katas)} katas)")
     by = _by_kata(_pytest(root, paths, [], workers))
@@ -262,6 +267,7 @@ def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False) 
             os.unlink(mapfile)
         for rel, c in batch.items():
             judge_control(verdicts[rel], c, by.get(rel, []))
+    stage("done")
     return list(verdicts.values())
 
 
