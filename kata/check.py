@@ -130,7 +130,7 @@ def _names(rows: list[dict]) -> str:
 def _first_line(msg: str) -> str:
     for line in msg.splitlines():
         line = re.sub(r"^E\s+", "", line.strip())
-        if line and not re.match(r"^[\w/.-]+\.py:\d+", line):
+        if line and not re.match(r"^[\w/.-]+\.py:\d+", line) and not line.startswith("[gw"):
             return line[:160]
     return ""
 
