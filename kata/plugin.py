@@ -312,6 +312,16 @@ class KataContext:
     def test_dir(self) -> Path:
         return self.kata.dir
 
+    def support(self, name: str) -> Path:
+        """An instructor-owned file the tests build with (a valgrind or sanitizer driver, a shared
+        header): it lives in the kata's support/ folder, apart from the learner's files."""
+        path = self.kata.dir / "support" / name
+        return path if path.exists() else self.kata.dir / name
+
+    @property
+    def include_dirs(self) -> list[Path]:
+        return [self.kata.dir, self.kata.dir / "support"]
+
     # -- Python and Triton
     def module(self, name: str | None = None):
         """Import a learner .py file (fresh in each test, which runs in its own process)."""
@@ -359,22 +369,22 @@ class KataContext:
         key = ("so", cdef, tuple(sources or ()), tuple(flags), tuple(map(str, extra_sources)))
         if key not in self._loaded:
             built = build_library([*self._sources(sources), *map(Path, extra_sources)], root=self.root,
-                                  include_dirs=[self.kata.dir], flags=flags)
+                                  include_dirs=self.include_dirs, flags=flags)
             self._loaded[key] = NativeLibrary(built.path, cdef)
         return self._loaded[key]
 
     def program(self, driver: str, sources: list[str] | None = None, flags: list[str] = ()) -> Path:
-        """Build a driver program (a .c file beside the tests) with the learner's code; for valgrind."""
+        """Build a driver program (a .c file in the kata's support/) with the learner's code; for valgrind."""
         from native.build import build_program
 
-        built = build_program([self.kata.dir / driver, *self._sources(sources)], root=self.root,
-                              include_dirs=[self.kata.dir], flags=flags)
+        built = build_program([self.support(driver), *self._sources(sources)], root=self.root,
+                              include_dirs=self.include_dirs, flags=flags)
         return built.path
 
     def cuda_report(self, name: str | None = None):
         from native.build import cuda_report
 
-        return cuda_report(self._sources([name] if name else None)[0], root=self.root, include_dirs=[self.kata.dir])
+        return cuda_report(self._sources([name] if name else None)[0], root=self.root, include_dirs=self.include_dirs)
 
     def cuda_library(self, cdef: str, sources: list[str] | None = None):
         from native.build import build_cuda_library
@@ -382,7 +392,7 @@ class KataContext:
 
         key = ("cuda", cdef, tuple(sources or ()))
         if key not in self._loaded:
-            built = build_cuda_library(self._sources(sources), root=self.root, include_dirs=[self.kata.dir])
+            built = build_cuda_library(self._sources(sources), root=self.root, include_dirs=self.include_dirs)
             self._loaded[key] = NativeLibrary(built.path, cdef)
         return self._loaded[key]
 

@@ -289,9 +289,9 @@ def learner_sources(kata) -> list[Path]:
 
 def build_sanitized(kata, driver: str, extra_flags: list[str] = ()) -> Path:
     """driver (a file beside the tests) + the learner's C/C++ files, built with ASan and UBSan."""
-    sources = [kata.test_dir / driver, *learner_sources(kata)]
+    sources = [kata.support(driver), *learner_sources(kata)]
     cxx = any(Path(s).suffix != ".c" for s in sources)
-    built = build_program(sources, root=kata.root, include_dirs=[kata.test_dir], flags=[*SAN_FLAGS, *extra_flags],
+    built = build_program(sources, root=kata.root, include_dirs=kata.include_dirs, flags=[*SAN_FLAGS, *extra_flags],
                           libs=[*SAN_LINK, "-lm"] + (["-lstdc++"] if cxx else []))
     return built.path
 
@@ -469,7 +469,7 @@ def counted_library(kata, cdef: str, sources: list[str] | None = None, flags: li
     cxx = any(p.suffix != ".c" for p in files)
     extra = [COUNT_C] + ([COUNT_CXX] if cxx else [])
     libs = ["-lm", "-Wl,--wrap=" + ",--wrap=".join(WRAPPED)] + (["-Wl,-Bsymbolic"] if cxx else [])
-    incs = ([kata.impl] if include_impl else []) + [kata.test_dir]
+    incs = ([kata.impl] if include_impl else []) + kata.include_dirs
     built = build_library([*files, *extra], root=kata.root, include_dirs=incs, flags=list(flags), libs=libs)
     lib = CountedLibrary(built.path, cdef + _COUNT_CDEF)
     cache[key] = lib

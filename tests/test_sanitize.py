@@ -101,6 +101,13 @@ class FakeKata:
     def file(self, name):
         return self.test_dir / name
 
+    def support(self, name):
+        return self.test_dir / name
+
+    @property
+    def include_dirs(self):
+        return [self.test_dir]
+
 
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory):

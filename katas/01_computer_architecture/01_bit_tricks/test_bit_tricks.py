@@ -20,7 +20,7 @@ LEGAL = {"!", "~", "&", "^", "|", "+", "-", "<<", ">>"}
 
 
 def lib_of(kata):
-    return kata.library(CDEF, extra_sources=[kata.test_dir / "apply_bits.c"])
+    return kata.library(CDEF, extra_sources=[kata.support("apply_bits.c")])
 
 
 # ----------------------------------------------------------------------------------- the oracle

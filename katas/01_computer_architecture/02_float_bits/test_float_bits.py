@@ -17,7 +17,7 @@ void apply_to_f32(const uint16_t *h, long n, uint32_t *from_fp16, uint32_t *from
 
 
 def lib_of(kata):
-    return kata.library(CDEF, extra_sources=[kata.test_dir / "apply_float_bits.c"])
+    return kata.library(CDEF, extra_sources=[kata.support("apply_float_bits.c")])
 
 
 def f32(bits):

@@ -23,7 +23,7 @@ EPS = 2.0 ** -24
 
 
 def lib_of(kata):
-    return kata.library(CDEF, extra_sources=[kata.test_dir / "bench_sum.c"])
+    return kata.library(CDEF, extra_sources=[kata.support("bench_sum.c")])
 
 
 def check_clamp(lib, x, lo, hi, on):

@@ -72,7 +72,7 @@ N = 200000
 
 @pytest.mark.perf
 def test_prefetches_come_early_enough(kata):
-    spy = str(kata.test_dir / "prefetch_spy.h")
+    spy = str(kata.support("prefetch_spy.h"))
     prog = kata.program("measure_prefetch.c", flags=["-include", spy])
     proc = subprocess.run([str(prog), str(N)], capture_output=True, text=True, timeout=60)
     for line in proc.stderr.splitlines():

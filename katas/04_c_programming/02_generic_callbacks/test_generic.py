@@ -28,7 +28,7 @@ void reduce_stats(void *acc, const void *item, void *ctx);
 
 
 def load(kata):
-    return sanitize.counted_library(kata, CDEF, extra_sources=[HERE / "callbacks.c"])
+    return sanitize.counted_library(kata, CDEF, extra_sources=[HERE / "support" / "callbacks.c"])
 
 
 def sort(lib, arr: np.ndarray, cmp: str, size: int | None = None):

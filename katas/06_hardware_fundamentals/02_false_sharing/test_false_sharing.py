@@ -17,7 +17,7 @@ LINE = 64
 
 
 def lib_of(kata):
-    return kata.library(CDEF, extra_sources=[kata.test_dir / "baseline.c"])
+    return kata.library(CDEF, extra_sources=[kata.support("baseline.c")])
 
 
 def run(lib, nthreads, iters):

@@ -22,7 +22,7 @@ STRIDES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 
 
 def lib_of(kata):
-    return kata.library(CDEF, extra_sources=[kata.test_dir / "helpers.c"])
+    return kata.library(CDEF, extra_sources=[kata.support("helpers.c")])
 
 
 def infer(lib, strides, cost):
