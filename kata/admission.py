@@ -1,0 +1,222 @@
+"""Admission: what a learner's file may use, checked before it is imported or loaded.
+
+A learner's code runs in the same process as the test that grades it, so it could reach the test's
+helpers, the counters that measure it, or the oracle (`torch.softmax = ...` makes every softmax test
+agree with you). The checks here refuse such a file before it runs, with one message per finding that
+says what was found, where, and why it is not allowed. Learners running `pytest` locally get the same
+message as a grader.
+
+Python (a static scan of the source; nothing is imported):
+  - imports outside the kata's allow-list (DEFAULT_IMPORTS, plus kata.toml `[admission] imports`);
+  - the escape hatches into the interpreter: frames, code objects, globals, builtins, subclasses,
+    `eval`/`exec`/`compile`/`__import__`/`globals()`/`vars()`, `getattr` with a computed name;
+  - assignments to attributes of imported modules (monkeypatching torch, numpy, triton);
+  - `open` unless the kata allows it (`[admission] calls = ["open"]`).
+Native (C, C++, assembly, CUDA host code; read from the compiled object with `nm` and `objdump`):
+  - calls to symbols a kata does not need (DENIED_SYMBOLS, unless kata.toml `[admission] symbols`
+    allows one): the dynamic loader, the Python C API, process control, raw system calls, memory
+    protection, sanitizer hooks, sockets;
+  - a raw `syscall` / `int $0x80` instruction (assembly written to bypass the C library);
+  - load-time constructors in C and assembly (code that runs before any test: `.init_array`).
+
+This is a deny-by-default filter for the common tricks, not a proof of safety: docs/grading.md says what
+it defends and what it does not.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_IMPORTS = frozenset({
+    "__future__", "math", "cmath", "functools", "itertools", "collections", "dataclasses", "typing",
+    "enum", "abc", "heapq", "bisect", "operator", "fractions", "statistics", "struct", "numbers",
+    "numpy", "torch", "triton", "contextlib", "copy", "string", "array", "random",
+})
+# Reachable only through an explicit allow in kata.toml, even under an allowed top-level package.
+DENIED_SUBMODULES = ("torch.utils.cpp_extension", "torch._C", "numpy.ctypeslib", "triton.runtime.driver")
+
+FORBIDDEN_ATTRS = frozenset({
+    "__globals__", "__builtins__", "__subclasses__", "__code__", "__closure__", "__import__", "__bases__",
+    "__mro__", "__base__", "__loader__", "__spec__", "__self__", "__func__", "__wrapped__",
+    "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "gi_frame", "cr_frame", "ag_frame", "tb_frame",
+    "tb_next", "co_code", "func_globals",
+})
+FORBIDDEN_CALLS = frozenset({"eval", "exec", "compile", "__import__", "globals", "locals", "vars", "breakpoint",
+                             "delattr", "setattr", "input", "exit", "quit"})
+ALLOWABLE_CALLS = frozenset({"open"})  # refused unless the kata's [admission] calls lists them
+
+DENIED_SYMBOLS = (
+    "dlopen", "dlsym", "dlvsym", "dladdr", "dlinfo", "dl_iterate_phdr", "_dl_*",
+    "Py*", "_Py*",
+    "ptrace", "syscall", "prctl", "mprotect", "pkey_mprotect", "personality",
+    "fork", "vfork", "clone", "clone3", "execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle",
+    "fexecve", "system", "popen", "posix_spawn", "posix_spawnp", "kill", "tgkill", "setuid", "setgid",
+    "seteuid", "setresuid", "chroot", "__asan_*", "__ubsan_*", "__sanitizer_*", "__lsan_*", "__msan_*",
+    "__tsan_*", "socket", "connect", "bind", "sendto", "getenv", "secure_getenv", "environ",
+    "unlink", "rename", "remove", "rmdir", "chmod", "chown", "truncate",
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What one kata allows beyond the defaults (kata.toml [admission])."""
+    imports: frozenset[str] = frozenset()
+    calls: frozenset[str] = frozenset()
+    symbols: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_toml(cls, table: dict | None) -> "Policy":
+        table = table or {}
+        return cls(frozenset(table.get("imports", ())), frozenset(table.get("calls", ())),
+                   frozenset(table.get("symbols", ())))
+
+
+class Rejected(Exception):
+    """A learner file that may not run: the message lists every finding."""
+
+
+def _import_allowed(name: str, policy: Policy) -> bool:
+    allowed = DEFAULT_IMPORTS | policy.imports
+    for denied in DENIED_SUBMODULES:
+        if (name == denied or name.startswith(denied + ".")) and not any(
+                name == a or name.startswith(a + ".") for a in policy.imports if a.startswith(denied)):
+            return False
+    return any(name == a or name.startswith(a + ".") for a in allowed)
+
+
+def scan_python(source: str, filename: str, policy: Policy = Policy()) -> list[str]:
+    """Findings in one Python source, each 'file:line: what, and why it is refused'."""
+    try:
+        tree = ast.parse(source, filename)
+    except SyntaxError:
+        return []  # the import itself reports syntax errors, with the learner's own line
+    findings: list[str] = []
+    modules: set[str] = set()  # names bound to imported modules
+
+    def at(node, msg):
+        findings.append(f"{filename}:{getattr(node, 'lineno', '?')}: {msg}")
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                modules.add((a.asname or a.name).split(".")[0])
+                if not _import_allowed(a.name, policy):
+                    at(node, f"import {a.name}: not on this kata's import list")
+        elif isinstance(node, ast.ImportFrom):
+            mod = "." * node.level + (node.module or "")
+            if node.level:
+                at(node, f"from {mod} import ...: relative imports reach the grader's files")
+            elif not _import_allowed(mod, policy):
+                at(node, f"from {mod} import ...: not on this kata's import list")
+            else:
+                for a in node.names:
+                    full = f"{mod}.{a.name}"
+                    if any(full == d or full.startswith(d + ".") for d in DENIED_SUBMODULES) \
+                            and not _import_allowed(full, policy):
+                        at(node, f"from {mod} import {a.name}: not on this kata's import list")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_ATTRS:
+            at(node, f"'.{node.attr}' reaches into the interpreter's internals")
+        elif isinstance(node, ast.Name) and node.id in FORBIDDEN_ATTRS:
+            at(node, f"'{node.id}' reaches into the interpreter's internals")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            fn = node.func.id
+            if fn in FORBIDDEN_CALLS:
+                at(node, f"{fn}(): runs or reaches code outside your file")
+            elif fn in ALLOWABLE_CALLS and fn not in policy.calls:
+                at(node, f"{fn}(): this kata does not read or write files")
+            elif fn == "getattr" and len(node.args) >= 2 and not isinstance(node.args[1], ast.Constant):
+                at(node, "getattr() with a computed name: name the attribute")
+        targets = []
+        if isinstance(node, (ast.Assign, ast.Delete)):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for t in targets:
+            for sub in ast.walk(t):
+                if isinstance(sub, ast.Attribute):
+                    root = sub
+                    while isinstance(root, ast.Attribute):
+                        root = root.value
+                    if isinstance(root, ast.Name) and root.id in modules:
+                        at(sub, f"assigns to {ast.unparse(sub)}: changing a library changes the tests' "
+                                "oracle too; write your own function instead")
+                        break
+    return sorted(set(findings), key=lambda s: (int(s.split(":")[1]) if s.split(":")[1].isdigit() else 0, s))
+
+
+def check_python_file(path: Path, policy: Policy = Policy(), shown: str | None = None) -> None:
+    findings = scan_python(Path(path).read_text(errors="replace"), shown or str(path), policy)
+    if findings:
+        raise Rejected(_message(findings))
+
+
+# ------------------------------------------------------------------------------------------ native
+
+def _matches(sym: str, patterns) -> bool:
+    for p in patterns:
+        if p.endswith("*") and sym.startswith(p[:-1]) or sym == p:
+            return True
+    return False
+
+
+def undefined_symbols(obj: Path) -> list[str]:
+    """The symbols an object file calls but does not define (nm -u), without version suffixes."""
+    out = subprocess.run(["nm", "-u", "--format=posix", str(obj)], capture_output=True, text=True)
+    syms = []
+    for line in out.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        syms.append(name.split("@")[0])
+    return syms
+
+
+def scan_object(obj: Path, shown: str, language: str, policy: Policy = Policy()) -> list[str]:
+    """Findings in one compiled learner object."""
+    findings = []
+    if not shutil.which("nm"):
+        return findings
+    for sym in undefined_symbols(obj):
+        if _matches(sym, DENIED_SYMBOLS) and not _matches(sym, policy.symbols):
+            findings.append(f"{shown}: calls {sym}(), which this kata does not allow "
+                            f"({_why(sym)})")
+    if shutil.which("objdump"):
+        if language in ("asm", "c"):
+            dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(obj)], capture_output=True, text=True).stdout
+            if re.search(r"\s(syscall|sysenter)\b|\sint\s+\$0x80\b", dis) and "syscall" not in policy.symbols:
+                findings.append(f"{shown}: contains a raw system call instruction: call the C library instead")
+            heads = subprocess.run(["objdump", "-h", str(obj)], capture_output=True, text=True).stdout
+            if re.search(r"\s\.(init_array|ctors|preinit_array)\b", heads):
+                findings.append(f"{shown}: has a load-time constructor (__attribute__((constructor)) or .init_array): "
+                                "code may only run when a test calls it")
+    return findings
+
+
+def _why(sym: str) -> str:
+    if sym.startswith(("dl", "_dl")):
+        return "the dynamic loader reaches the grader's own code"
+    if sym.startswith(("Py", "_Py")):
+        return "the Python C API reaches the grader's interpreter"
+    if sym.startswith(("__asan", "__ubsan", "__sanitizer", "__lsan", "__msan", "__tsan")):
+        return "sanitizer hooks change what the checks report"
+    if sym in ("socket", "connect", "bind", "sendto"):
+        return "no network"
+    if sym in ("getenv", "secure_getenv", "environ"):
+        return "the environment holds the grader's settings"
+    return "process, memory-protection and file-system control are not part of the task"
+
+
+def check_objects(objects: list[tuple[Path, str]], language: str, policy: Policy = Policy()) -> None:
+    findings = [f for obj, shown in objects for f in scan_object(obj, shown, language, policy)]
+    if findings:
+        raise Rejected(_message(findings))
+
+
+def _message(findings: list[str]) -> str:
+    return ("REJECTED: your file uses something this kata does not allow, so it was not run:\n  - "
+            + "\n  - ".join(findings)
+            + "\n  (The tests run your code in the grader's process: these are the ways code could change "
+              "the grade instead of earning it. If the kata needs one, its kata.toml [admission] lists it.)")
