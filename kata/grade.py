@@ -34,7 +34,9 @@ from pathlib import Path
 
 from kata.layout import Kata, KataError, find_root, resolve
 from kata.points import GradingConfig, Planned, score_kata, zero_kata
+from kata.report import read_report
 from kata.results import FORMATS, KataResult, Results
+from kata.signals import describe_signal
 from kata.tree import add_harness, copy_tree
 
 COLLECT_LIMIT = 300.0       # seconds for pytest to start and collect (instructor code only)
@@ -208,14 +210,12 @@ def run_batch(tree: Path, kata: Kata, time_limit: float | None) -> Batch:
                                   "Each test has a limit of its own, so something hung the test run itself "
                                   "(a stopped or deadlocked process?). Every test of the kata scores 0.")
     if rc is not None and rc < 0:
-        from kata.isolation import describe_signal  # (imports pytest: only when needed)
-
         return Batch(planned, [], f"CRASH: this kata's test run died with {describe_signal(-rc)}; "
                                   "every test of the kata scores 0.")
     if rc not in (0, 1, 5):
         return Batch(planned, [], f"the tests could not run (pytest exit status {rc}); every test scores 0.\n{tail}")
     try:
-        results = json.loads(report.read_text())
+        results = read_report(report)
     except (OSError, ValueError):
         return Batch(planned, [], f"CRASH: this kata's test run ended (status {rc}) without a report; "
                                   "every test of the kata scores 0.")

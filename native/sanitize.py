@@ -59,17 +59,17 @@ KINDS = {0: "heap block", 1: "mapping (mmap)", 2: "file descriptor (open)", 3: "
 
 class SanitizerError(AssertionError):
     """AddressSanitizer, UBSan or LeakSanitizer reported a memory error in the learner's code."""
-    learner_facing = True  # kata.plugin shows the message alone, without a traceback
+    learner_facing = True  # kata.failures shows the message alone, without a traceback
 
 
 class LeakError(AssertionError):
     """The learner's code left memory, mappings or files behind."""
-    learner_facing = True  # kata.plugin shows the message alone, without a traceback
+    learner_facing = True  # kata.failures shows the message alone, without a traceback
 
 
 class ProgramFailed(AssertionError):
     """The driver program exited non-zero without a sanitizer report (a wrong answer it detected)."""
-    learner_facing = True  # kata.plugin shows the message alone, without a traceback
+    learner_facing = True  # kata.failures shows the message alone, without a traceback
 
 
 # ------------------------------------------------------------------------------------- parsing
@@ -342,7 +342,7 @@ def check_program(kata, driver: str, args=(), *, leaks: bool = True, timeout: fl
         raise SanitizerError(msg)
     if run.returncode != 0:
         if run.returncode < 0:
-            from kata.isolation import describe_signal
+            from kata.signals import describe_signal
             raise ProgramFailed(f"{driver} died with {describe_signal(-run.returncode)} under the sanitizers:\n"
                                 + run.stderr[-1500:])
         tail = "\n".join(l for l in run.stderr.splitlines() if not l.startswith("=="))[-1500:]
