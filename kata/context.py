@@ -8,6 +8,7 @@
   kata.cuda_report(name)     nvcc's resource report (registers, spills, shared memory)
   kata.cuda_library(cdef)    the learner's CUDA built into a shared library
   kata.record(**metrics)     figures attached to this test's report and the grader's output
+  kata.cached(key, build)    build() once per test (native.sanitize's counted libraries use it)
 """
 from __future__ import annotations
 
@@ -137,6 +138,13 @@ class KataContext:
         if key not in self._loaded:
             built = build_cuda_library(self._sources(sources), root=self.root, include_dirs=self.include_dirs)
             self._loaded[key] = NativeLibrary(built.path, cdef)
+        return self._loaded[key]
+
+    def cached(self, key, build):
+        """`build()`'s result, built once per test and reused across its hypothesis examples (a
+        library, a program); `key` names what was built and how."""
+        if key not in self._loaded:
+            self._loaded[key] = build()
         return self._loaded[key]
 
     # -- reporting

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kata import schema
-from kata.schema import LANGUAGES, TIERS  # noqa: F401 (their home is kata.schema)
 
 DEFAULT_TIMEOUT = 60.0
 

@@ -1,5 +1,7 @@
 """Wrong controls stored as patches (kata.controls): applied outside the tree, checked by `kata check`,
 and written from whole-file controls by `kata controls --to-patches`."""
+import json
+
 import pytest
 
 from conftest import NAIVE, WRONG, add_python_kata
@@ -88,3 +90,20 @@ def test_to_patches_converts_small_wrong_controls_only(checkout):
     r = checkout.kata("check")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "wrong_last fails" in r.stdout
+
+
+def test_grade_as_the_reference_and_as_a_patch_control(checkout, tmp_path):
+    add_python_kata(checkout, controls={"naive": NAIVE})
+    checkout.write("katas/99_demo/01_double/kata.toml",
+                   (checkout.path / "katas/99_demo/01_double/kata.toml").read_text() + 'wrong_last = "drops the last"\n')
+    checkout.write("solutions/99_demo/01_double/controls/wrong_last.patch", PATCH)
+    scores = {}
+    for which in ("reference", "wrong_last", "naive"):
+        out = tmp_path / f"{which}.json"
+        r = checkout.kata("grade", "--as", which, "--out", str(out))
+        assert r.returncode == 0, r.stdout + r.stderr
+        scores[which] = json.loads(out.read_text())
+    assert scores["reference"]["points"] == 5
+    assert 0 < scores["wrong_last"]["points"] < scores["naive"]["points"] < 5
+    r = checkout.kata("grade", str(tmp_path), "--as", "reference")
+    assert r.returncode == 2 and "not both" in r.stderr
