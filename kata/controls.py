@@ -64,11 +64,16 @@ def folder(kata: Kata, name: str, root: Path | None = None) -> Path:
         raise KataError(f"solutions/{kata.rel}/controls/: no {name}/ folder and no {name}{PATCH}")
     files = apply(patch.read_text(), reference_files(kata), where=f"solutions/{kata.rel}/controls/{name}{PATCH}")
     dest = cache_dir(root or kata.root) / "controls" / kata.rel / name
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
+    if dest.is_dir() and sorted(p.name for p in dest.iterdir()) == sorted(files) and all(
+            (dest / f).read_text() == text for f, text in files.items()):
+        return dest  # already there (another session may be testing it right now: leave it be)
+    tmp = dest.with_name(f".{name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     for f, text in files.items():
-        (dest / f).write_text(text)
+        (tmp / f).write_text(text)
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(tmp, dest)
     return dest
 
 
