@@ -2,7 +2,8 @@
 
 For each kata it proves that
   - the folder is complete: README (Idea, Task, How it is graded, Hints with at least two steps),
-    kata.toml, tests, each learner file in katas/ and in solutions/, each control folder described;
+    kata.toml (its whole schema), tests, each learner file in katas/ and in solutions/, each control
+    described, and each control that is a patch applying to the reference (kata.controls);
   - the stub fails, saying "not implemented yet", and neither crashes the build nor fails to import;
   - the reference passes every test that ran;
   - each naive control passes every correctness test and fails every performance gate that ran;
@@ -19,14 +20,19 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kata import schema
 from kata.layout import Kata, KataError, find_root, resolve
+from kata.controls import PatchError
+from kata.controls import folder as control_folder
+from kata.controls import present as controls_present
+from kata.controls import problems as control_problems
+from kata.report import by_kata, first_line, is_perf, run_pytest, test_names
 
 README_SECTIONS = ["## Idea", "## Task", "## How it is graded", "## Hints"]
 BAD_STUB_WORDS = ("COMPILE ERROR", "DOES NOT IMPORT", "HARNESS ERROR", "MISSING FILE")
@@ -46,8 +52,18 @@ class Verdict:
 
 # ------------------------------------------------------------------------------------ static checks
 
+def toml_problems(k: Kata) -> list[str]:
+    """kata.toml's schema problems that do not stop it loading (kata.schema), [grading] included."""
+    data = tomllib.loads((k.dir / "kata.toml").read_text())
+    out = [f"kata.toml: {msg}" for fatal, msg in schema.problems(data) if not fatal]
+    tests = [t.read_text() for t in sorted(k.dir.glob("test_*.py"))]
+    out += [f"kata.toml: [grading] weights names {name}, but no test file defines `def {name}(`"
+            for name in schema.unknown_weights(data, tests)]
+    return out
+
+
 def static_problems(k: Kata) -> list[str]:
-    out = []
+    out = toml_problems(k)
     readme = k.dir / "README.md"
     if not readme.exists():
         out.append("README.md is missing")
@@ -65,74 +81,8 @@ def static_problems(k: Kata) -> list[str]:
             out.append(f"learner file {f} is missing from katas/{k.rel}")
         if not (k.solution_dir / f).exists():
             out.append(f"reference {f} is missing from solutions/{k.rel}")
-    controls_dir = k.solution_dir / "controls"
-    present = {p.name for p in controls_dir.iterdir() if p.is_dir()} if controls_dir.is_dir() else set()
-    for c in k.controls:
-        if c not in present:
-            out.append(f"control '{c}' is described in kata.toml but solutions/{k.rel}/controls/{c}/ is missing")
-        else:
-            for f in k.files:
-                if not (controls_dir / c / f).exists():
-                    out.append(f"control '{c}' lacks {f}")
-    for c in sorted(present - set(k.controls)):
-        out.append(f"controls/{c}/ is not described in kata.toml [controls]")
+    out += control_problems(k)
     return out
-
-
-# --------------------------------------------------------------------------------- pytest sessions
-
-def _pytest(root: Path, paths: list[str], extra: list[str], workers: int) -> list[dict]:
-    """Run pytest over `paths` and return the per-test rows of --kata-report (two sessions: the
-    wall-clock tests alone and serially, everything else with `workers` processes)."""
-    rows: list[dict] = []
-    sessions = [("not wallclock", workers)]
-    if any("wallclock" in t.read_text() for p in paths for t in (root / p).rglob("test_*.py")):
-        sessions.append(("wallclock", 0))
-    for marker, n in sessions:
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-            report = Path(tmp.name)
-        cmd = [sys.executable, "-m", "pytest", *paths, *extra, "-q", "-p", "no:cacheprovider", "-m", marker,
-               f"--kata-report={report}", "--tb=line", "-o", "addopts=--strict-markers"]
-        if n > 1:
-            cmd += ["-n", str(n)]
-        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env={**os.environ, "KATA_NO_SHRINK": "1"})
-        if proc.returncode not in (0, 1, 5):
-            tail = (proc.stdout + proc.stderr)[-3000:]
-            raise KataError(f"pytest could not run ({' '.join(cmd[3:8])} ...), exit {proc.returncode}:\n{tail}")
-        if report.exists() and report.stat().st_size:
-            rows += json.loads(report.read_text())
-        report.unlink(missing_ok=True)
-    return rows
-
-
-def _by_kata(rows: list[dict]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for r in rows:
-        kata = r.get("kata") or _kata_from_nodeid(r["nodeid"])
-        out.setdefault(kata, []).append(r)
-    return out
-
-
-def _kata_from_nodeid(nodeid: str) -> str:
-    parts = nodeid.split("/")
-    return "/".join(parts[1:3]) if parts[0] == "katas" else nodeid
-
-
-def _is_perf(r: dict) -> bool:
-    return "perf" in r.get("markers", [])
-
-
-def _names(rows: list[dict]) -> str:
-    shown = ", ".join(r["nodeid"].split("::", 1)[-1] for r in rows[:4])
-    return shown + (f" and {len(rows) - 4} more" if len(rows) > 4 else "")
-
-
-def _first_line(msg: str) -> str:
-    for line in msg.splitlines():
-        line = re.sub(r"^E\s+", "", line.strip())
-        if line and not re.match(r"^[\w/.-]+\.py:\d+", line) and not line.startswith("[gw"):
-            return line[:160]
-    return ""
 
 
 # ------------------------------------------------------------------------------------------ verdicts
@@ -146,10 +96,10 @@ def judge_stub(v: Verdict, rows: list[dict]) -> None:
     else:
         bad = [r for r in failed if any(w in r["message"] for w in BAD_STUB_WORDS)]
         if bad:
-            v.problems.append(f"stub: must compile/import cleanly, but: {_first_line(bad[0]['message'])}")
+            v.problems.append(f"stub: must compile/import cleanly, but: {first_line(bad[0]['message'])}")
         elif not any("not implemented yet" in r["message"].lower() for r in failed):
             v.problems.append("stub: fails, but no failure says 'not implemented yet' "
-                              f"(first: {_first_line(failed[0]['message'])})")
+                              f"(first: {first_line(failed[0]['message'])})")
         else:
             v.proven.append(f"stub fails ({len(failed)}/{len(rows)})")
 
@@ -159,30 +109,30 @@ def judge_reference(v: Verdict, rows: list[dict]) -> None:
     ran = [r for r in rows if r["outcome"] != "skipped"]
     skipped = [r for r in rows if r["outcome"] == "skipped"]
     if failed:
-        v.problems.append(f"reference: {len(failed)} test(s) fail: {_names(failed)}: "
-                          f"{_first_line(failed[0]['message'])}")
+        v.problems.append(f"reference: {len(failed)} test(s) fail: {test_names(failed)}: "
+                          f"{first_line(failed[0]['message'])}")
     elif not ran:
         v.problems.append("reference: no test ran here")
     else:
         v.proven.append(f"reference passes ({len(ran)})")
     if skipped:
-        v.unverified.append(f"reference: {len(skipped)} test(s) skipped here ({_first_line(skipped[0]['message'])})")
+        v.unverified.append(f"reference: {len(skipped)} test(s) skipped here ({first_line(skipped[0]['message'])})")
 
 
 def judge_control(v: Verdict, name: str, rows: list[dict]) -> None:
     kind = Kata.control_kind(name)
-    correctness = [r for r in rows if not _is_perf(r)]
-    perf = [r for r in rows if _is_perf(r)]
+    correctness = [r for r in rows if not is_perf(r)]
+    perf = [r for r in rows if is_perf(r)]
     ran = lambda rs: [r for r in rs if r["outcome"] != "skipped"]  # noqa: E731
     if kind == "naive":
         broken = [r for r in correctness if r["outcome"] == "failed"]
         if broken:
-            v.problems.append(f"{name}: a naive control must pass correctness, but {_names(broken)} failed: "
-                              f"{_first_line(broken[0]['message'])}")
+            v.problems.append(f"{name}: a naive control must pass correctness, but {test_names(broken)} failed: "
+                              f"{first_line(broken[0]['message'])}")
         gates = ran(perf)
         passed = [r for r in gates if r["outcome"] == "passed"]
         if passed:
-            v.problems.append(f"{name}: passes the performance gate {_names(passed)}: the gate does not "
+            v.problems.append(f"{name}: passes the performance gate {test_names(passed)}: the gate does not "
                               "separate slow from fast")
         if not perf:
             v.problems.append(f"{name}: the kata has a naive control but no @pytest.mark.perf test")
@@ -195,7 +145,7 @@ def judge_control(v: Verdict, name: str, rows: list[dict]) -> None:
         failed = [r for r in checks if r["outcome"] == "failed"]
         skipped = len(correctness) - len(checks)
         if failed:
-            v.proven.append(f"{name} fails ({_first_line(failed[0]['message'])[:60]})")
+            v.proven.append(f"{name} fails ({first_line(failed[0]['message'])[:60]})")
         elif not checks:
             v.unverified.append(f"{name}: no correctness test ran here (GPU tier)")
         elif skipped:
@@ -242,27 +192,35 @@ def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False) 
         clock[0] = now
 
     stage(f"stubs ({len(katas)} katas)")
-    by = _by_kata(_pytest(root, paths, [], workers))
+    by = by_kata(run_pytest(root, paths, [], workers))
     for k in katas:
         judge_stub(verdicts[k.rel], by.get(k.rel, []))
 
     stage("references (pytest --solutions)")
-    by = _by_kata(_pytest(root, paths, ["--solutions"], workers))
+    by = by_kata(run_pytest(root, paths, ["--solutions"], workers))
     for k in katas:
         judge_reference(verdicts[k.rel], by.get(k.rel, []))
 
     rounds = max((len(k.controls) for k in katas), default=0)
     for i in range(rounds):
-        batch = {k.rel: list(k.controls)[i] for k in katas if len(k.controls) > i
-                 and k.control_dir(list(k.controls)[i]).is_dir()}
+        batch, folders = {}, {}
+        for k in katas:
+            c = list(k.controls)[i] if len(k.controls) > i else None
+            if c is None or c not in controls_present(k):
+                continue  # (a missing control is already a problem)
+            try:
+                folders[k.rel] = str(control_folder(k, c, root))
+            except PatchError:
+                continue  # (a patch that does not apply is already a problem)
+            batch[k.rel] = c
         if not batch:
             continue
         stage(f"controls, round {i + 1} of {rounds} ({', '.join(sorted(set(batch.values())))[:80]})")
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            json.dump({rel: str(verdicts[rel].kata.control_dir(c)) for rel, c in batch.items()}, f)
+            json.dump(folders, f)
             mapfile = f.name
         try:
-            by = _by_kata(_pytest(root, [f"katas/{rel}" for rel in batch], [f"--impl-map={mapfile}"], workers))
+            by = by_kata(run_pytest(root, [f"katas/{rel}" for rel in batch], [f"--impl-map={mapfile}"], workers))
         finally:
             os.unlink(mapfile)
         for rel, c in batch.items():

@@ -21,6 +21,8 @@ COMMANDS = [
     "kata.release",          # release (and the Gradescope autograder bundle)
     "kata.learner",          # progress, next, hint, watch, diff
     "kata.doctor",           # doctor
+    "kata.controls",         # controls (list; --to-patches)
+    "kata.scaffold",         # new
 ]
 
 

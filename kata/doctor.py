@@ -44,7 +44,7 @@ def package_version(name: str) -> str | None:
 
 
 def gpu() -> tuple[bool, str]:
-    from kata.plugin import has_gpu  # asks without initialising CUDA here
+    from kata.gpu import has_gpu  # asks without initialising CUDA here
 
     if has_gpu():
         try:

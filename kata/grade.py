@@ -34,7 +34,9 @@ from pathlib import Path
 
 from kata.layout import Kata, KataError, find_root, resolve
 from kata.points import GradingConfig, Planned, score_kata, zero_kata
+from kata.report import read_report
 from kata.results import FORMATS, KataResult, Results
+from kata.signals import describe_signal
 from kata.tree import add_harness, copy_tree
 
 COLLECT_LIMIT = 300.0       # seconds for pytest to start and collect (instructor code only)
@@ -107,6 +109,27 @@ def _is_stub(root: Path, kata: Kata, name: str, data: bytes) -> bool:
     except OSError:
         return False
     return b"".join(stub.split()) == b"".join(data.split())
+
+
+def instructor_submission(root: Path, katas: list[Kata], which: str, dest: Path) -> Path:
+    """A submission made of the instructor's own files, to prove the points: the references
+    (`which` = "reference") or one control of each kata that has it (a patch applied, in a copy:
+    kata.controls.folder). A kata without that control gets no files, so it scores 0."""
+    from kata.controls import folder as control_folder
+
+    for k in katas:
+        if which == "reference":
+            src = k.solution_dir
+        elif which in k.controls:
+            src = control_folder(k, which, root)
+        else:
+            continue
+        d = dest / "katas" / k.rel
+        d.mkdir(parents=True, exist_ok=True)
+        for f in k.files:
+            if (src / f).is_file():
+                shutil.copy2(src / f, d / f)
+    return dest
 
 
 # ------------------------------------------------------------------------------------- the batch
@@ -208,14 +231,12 @@ def run_batch(tree: Path, kata: Kata, time_limit: float | None) -> Batch:
                                   "Each test has a limit of its own, so something hung the test run itself "
                                   "(a stopped or deadlocked process?). Every test of the kata scores 0.")
     if rc is not None and rc < 0:
-        from kata.isolation import describe_signal  # (imports pytest: only when needed)
-
         return Batch(planned, [], f"CRASH: this kata's test run died with {describe_signal(-rc)}; "
                                   "every test of the kata scores 0.")
     if rc not in (0, 1, 5):
         return Batch(planned, [], f"the tests could not run (pytest exit status {rc}); every test scores 0.\n{tail}")
     try:
-        results = json.loads(report.read_text())
+        results = read_report(report)
     except (OSError, ValueError):
         return Batch(planned, [], f"CRASH: this kata's test run ended (status {rc}) without a report; "
                                   "every test of the kata scores 0.")
@@ -344,12 +365,15 @@ def _stop(signum, frame):
 def add_parser(sub) -> None:
     p = sub.add_parser("grade", help="grade a learner's checkout with the instructor's tests "
                                      "(Gradescope, PrairieLearn, JUnit or JSON results)")
-    p.add_argument("submission", help="the learner's checkout (a folder holding katas/)")
+    p.add_argument("submission", nargs="?", help="the learner's checkout (a folder holding katas/)")
     p.add_argument("katas", nargs="*", help="katas or modules to grade (default: all)")
     p.add_argument("--format", choices=FORMATS, default="json", help="results format (default json)")
     p.add_argument("--out", metavar="FILE", help="write the results here (default: standard output)")
     p.add_argument("--time-limit", type=float, metavar="S",
                    help="stop a kata's tests after S seconds (default: the sum of its tests' limits + 30 s)")
+    p.add_argument("--as", dest="as_", metavar="reference|CONTROL",
+                   help="instead of a submission, grade the instructor's references or one control of each "
+                        "kata (e.g. wrong_tail; a patch is applied in a copy): proves the points")
     p.add_argument("-j", "--jobs", type=int, default=1,
                    help="grade this many katas at once (default 1; more makes wall-clock gates noisy)")
     p.set_defaults(func=run)
@@ -357,11 +381,17 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     root = find_root()
-    submission = Path(args.submission)
-    out = _check_out(args.out, root, submission)
+    if bool(args.submission) == bool(args.as_):
+        raise KataError("name a submission, or --as reference|CONTROL (not both)")
     katas = resolve(root, args.katas)
     if not katas:
         raise KataError("no katas to grade")
+    if args.as_:
+        with tempfile.TemporaryDirectory(prefix="kata-as-") as tmp:
+            args.submission, args.as_ = str(instructor_submission(root, katas, args.as_, Path(tmp))), None
+            return run(args)
+    submission = Path(args.submission)
+    out = _check_out(args.out, root, submission)
     write = _Writer(out, args.format)
     say = (lambda line: print(line, flush=True)) if out else (lambda line: print(line, file=sys.stderr, flush=True))
     try:

@@ -7,6 +7,12 @@ time limit becomes one failed test with a message that names what happened, and 
 
 Why fork and not a worker per call: tests call learner code directly, gradcheck and hypothesis
 included, and the parent never runs learner code or touches CUDA, so a fork is cheap (a few ms) and safe.
+
+  --no-isolation       run tests in this process (for pdb); a crash in learner code then ends the run
+  --kata-timeout S     override every test's time limit (seconds)
+
+A test's limit (time_limit(item)): --kata-timeout, else its @pytest.mark.time_limit(s), else the
+kata's `timeout` from kata.toml.
 """
 from __future__ import annotations
 
@@ -19,41 +25,47 @@ import time
 import traceback
 import warnings
 
+import pytest
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
-SIGNAL_HINTS = {
-    "SIGSEGV": "segmentation fault: the code touched memory it does not own (an index past the end, a "
-               "wrong stride, a bad pointer)",
-    "SIGBUS": "bus error: a misaligned or unmapped access (mmap past the end of a file?)",
-    "SIGFPE": "arithmetic exception: integer division by zero or overflow",
-    "SIGILL": "illegal instruction: an instruction this CPU (or valgrind) cannot run, e.g. AVX-512",
-    "SIGABRT": "abort: a failed assert(), or the C library found a corrupted heap (double free, overflow)",
-    "SIGKILL": "killed from outside: out of memory?",
-}
+from kata.session import kata_of
+from kata.signals import describe_signal
+
+DEFAULT_LIMIT = 120.0  # a test outside any kata (seconds)
 
 
-# Where to look first, by the kata's language, for a segmentation fault.
-SEGV_HINTS = {
-    "triton": "in a Triton kernel this is an out-of-bounds store: check that every tl.store has a mask "
-              "that is false past the end of the tensor",
-    "asm": "in assembly: a wrong address computation (scale or displacement), a read past the end, or "
-           "an unbalanced push/pop before ret",
-    "c": "in C: check loop bounds (< n, not <= n), index arithmetic (row * stride + col) and pointer sizes",
-    "cpp": "in C++: a use after move or free, an index past the end, or a dangling reference",
-}
+def pytest_addoption(parser):
+    g = parser.getgroup("kata", "kata harness")
+    g.addoption("--no-isolation", action="store_true", help="run tests in-process (debugging with pdb)")
+    g.addoption("--kata-timeout", type=float, metavar="S", help="override every test's time limit (seconds)")
 
 
-def describe_signal(signum: int, language: str | None = None) -> str:
-    try:
-        name = signal.Signals(signum).name
-    except ValueError:
-        name = f"signal {signum}"
-    hint = SIGNAL_HINTS.get(name, "")
-    if name == "SIGSEGV" and language in SEGV_HINTS:
-        hint += "; " + SEGV_HINTS[language]
-    return f"{name}" + (f" ({hint})" if hint else "")
+def time_limit(item) -> float:
+    """Seconds this test may run before it is stopped."""
+    override = item.config.getoption("kata_timeout", None)
+    if override:
+        return override
+    m = item.get_closest_marker("time_limit")
+    if m:
+        return float(m.args[0])
+    kata = kata_of(item)
+    return kata.timeout if kata else DEFAULT_LIMIT
 
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    if item.config.getoption("no_isolation") or not hasattr(os, "fork"):
+        return None
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    kata = kata_of(item)
+    for rep in run_isolated(item, nextitem, time_limit(item), kata.language if kata else None):
+        item.ihook.pytest_runtest_logreport(report=rep)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
+# ------------------------------------------------------------------------------------- the fork
 
 def _child(item, nextitem, wfd: int) -> None:
     os.setpgid(0, 0)  # our own process group: a time-out kills everything learner code started
@@ -145,4 +157,14 @@ def _kill(pid: int) -> None:
         try:
             target()
         except (ProcessLookupError, PermissionError):
+            pass
+
+
+def pytest_collection_finish(session):
+    # torch imports some modules lazily on first use (symbolic shapes and sympy on the first backward):
+    # import them once here, before forking, instead of once in every test's child.
+    if "torch" in sys.modules:
+        try:
+            import torch.fx.experimental.symbolic_shapes  # noqa: F401
+        except Exception:  # noqa: BLE001
             pass

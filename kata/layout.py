@@ -2,9 +2,10 @@
 
 A kata is a folder `katas/<NN_module>/<NN_kata>/` holding README.md, kata.toml, the learner's stub
 file(s) and test_*.py. Its reference lives at `solutions/<NN_module>/<NN_kata>/`, with negative
-controls in `solutions/<...>/controls/<name>/` (names start with `naive` or `wrong`).
+controls in `solutions/<...>/controls/<name>/` or `<name>.patch` (names start with `naive` or `wrong`;
+see kata.controls).
 
-kata.toml (the whole schema; see katas/01_computer_architecture/03_cache_blocking/kata.toml):
+kata.toml (checked key by key in kata.schema; see katas/01_computer_architecture/03_cache_blocking/kata.toml):
 
     title = "Blocked transpose"
     difficulty = 2                 # 1 (warm-up) .. 5 (hard)
@@ -14,7 +15,7 @@ kata.toml (the whole schema; see katas/01_computer_architecture/03_cache_blockin
     tiers = ["cpu"]                # "cpu" and/or "gpu": where its tests run
     timeout = 60                   # seconds per test before it is killed (optional)
 
-    [controls]                     # negative controls under solutions/<kata>/controls/<name>/
+    [controls]                     # negative controls: solutions/<kata>/controls/<name>/ or <name>.patch
     naive = "row-by-row transpose: correct, but misses the cache on every write"
     wrong_swapped = "copies instead of transposing"
 
@@ -29,8 +30,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LANGUAGES = {"c", "cpp", "asm", "cuda", "python", "triton"}
-TIERS = {"cpu", "gpu"}
+from kata import schema
+
 DEFAULT_TIMEOUT = 60.0
 
 
@@ -105,35 +106,22 @@ def load_kata(root: Path, rel: str) -> Kata:
     except tomllib.TOMLDecodeError as e:
         raise KataError(f"{path.relative_to(root)}: not valid TOML: {e}") from None
 
-    def need(key, typ):
-        if key not in data:
-            raise KataError(f"{path.relative_to(root)}: missing key '{key}'")
-        if not isinstance(data[key], typ):
-            raise KataError(f"{path.relative_to(root)}: '{key}' should be {typ.__name__ if isinstance(typ, type) else typ}")
-        return data[key]
-
+    where = path.relative_to(root)
+    fatal = [msg for is_fatal, msg in schema.problems(data) if is_fatal]
+    if fatal:
+        raise KataError(f"{where}: " + "; ".join(fatal))
     kata = Kata(
         root=root,
         rel=rel,
-        title=need("title", str),
-        difficulty=need("difficulty", int),
-        language=need("language", str),
-        files=list(need("files", list)),
-        points=float(need("points", (int, float))),
+        title=data["title"],
+        difficulty=data["difficulty"],
+        language=data["language"],
+        files=list(data["files"]),
+        points=float(data["points"]),
         tiers=list(data.get("tiers", ["cpu"])),
         timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
         controls=dict(data.get("controls", {})),
     )
-    where = path.relative_to(root)
-    if kata.language not in LANGUAGES:
-        raise KataError(f"{where}: language '{kata.language}' is not one of {sorted(LANGUAGES)}")
-    if not set(kata.tiers) <= TIERS or not kata.tiers:
-        raise KataError(f"{where}: tiers {kata.tiers} should be a non-empty subset of {sorted(TIERS)}")
-    if not kata.files or not all(isinstance(f, str) and "/" not in f for f in kata.files):
-        raise KataError(f"{where}: files should list the learner's file names (no folders)")
-    for c in kata.controls:
-        if not (c.startswith("naive") or c.startswith("wrong")):
-            raise KataError(f"{where}: control '{c}' should be named naive* or wrong*")
     return kata
 
 
@@ -183,3 +171,11 @@ def kata_for_path(root: Path, path: Path) -> Kata | None:
     if len(parts) >= 2 and (root / "katas" / parts[0] / parts[1] / "kata.toml").exists():
         return load_kata(root, f"{parts[0]}/{parts[1]}")
     return None
+
+
+def display_path(p: Path, root: Path) -> str:
+    """`p` relative to the checkout when it lies inside it (for messages), else as given."""
+    try:
+        return str(p.resolve().relative_to(root))
+    except ValueError:
+        return str(p)

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kata.check import _by_kata, _first_line, _is_perf, _pytest
+from kata.report import by_kata, first_line, is_perf, run_pytest
 from kata.layout import Kata, KataError, all_katas, find_root, resolve
 from kata.term import Term
 from kata.tree import MANIFEST
@@ -116,21 +116,21 @@ def classify(k: Kata, rows: list[dict]) -> Status:
     passed = [r for r in rows if r["outcome"] == "passed"]
     skipped = [r for r in rows if r["outcome"] == "skipped"]
     st = Status(k, "failing", len(passed), len(failed), len(rows))
-    corr_failed = [r for r in failed if not _is_perf(r)]
+    corr_failed = [r for r in failed if not is_perf(r)]
     if not rows:
         st.note = "no test ran (a broken test file?)"
     elif not passed and not failed:
-        st.state, st.note = "not run here", _first_line(skipped[0]["message"])[:70]
+        st.state, st.note = "not run here", first_line(skipped[0]["message"])[:70]
     elif not passed and all("not implemented yet" in r["message"].lower() for r in failed):
         st.state = "not started"
     elif corr_failed:
         st.note = f"{len(failed)} of {len(rows)} tests fail"
     elif failed:
         st.state, st.note = "passing", f"{len(failed)} performance gate(s) to go"
-    elif any(_is_perf(r) for r in rows) and not any(_is_perf(r) for r in passed):
+    elif any(is_perf(r) for r in rows) and not any(is_perf(r) for r in passed):
         st.state, st.note = "passing", "its performance gates did not run here (GPU tier)"
     else:
-        gpu = sum(_is_perf(r) for r in skipped)
+        gpu = sum(is_perf(r) for r in skipped)
         st.state, st.note = "fast", f"{gpu} GPU-tier gate(s) not run here" if gpu else ""
     return st
 
@@ -194,7 +194,7 @@ def _run_group(root: Path, group: list[Kata]):
     """(kata, rows, problem) for each kata of one pytest session; a session that cannot run (a test file
     that does not import) is retried kata by kata, so one broken kata does not hide the others."""
     try:
-        by = _by_kata(_pytest(root, [f"katas/{k.rel}" for k in group], [], 0))
+        by = by_kata(run_pytest(root, [f"katas/{k.rel}" for k in group], [], 0))
         return [(k, by.get(k.rel, []), "") for k in group]
     except KataError:
         if len(group) == 1:

@@ -20,7 +20,8 @@ import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from kata.check import Verdict, _by_kata, _pytest, judge_stub
+from kata.check import Verdict, judge_stub
+from kata.report import by_kata, run_pytest
 from kata.layout import KataError, all_katas, find_root
 from kata.learner import batches
 from kata.results import HIDDEN_PREFIX
@@ -89,7 +90,7 @@ def prove_stubs_fail(dest: Path, katas: list, workers: int = 0) -> list[Verdict]
     by: dict = {}
     with _root_env(dest.resolve()):
         for group in batches(katas):  # no two same-named test files in one pytest session
-            by.update(_by_kata(_pytest(dest, [f"katas/{k.rel}" for k in group], [], workers)))
+            by.update(by_kata(run_pytest(dest, [f"katas/{k.rel}" for k in group], [], workers)))
     verdicts = []
     for k in katas:
         v = Verdict(k)

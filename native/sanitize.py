@@ -59,17 +59,17 @@ KINDS = {0: "heap block", 1: "mapping (mmap)", 2: "file descriptor (open)", 3: "
 
 class SanitizerError(AssertionError):
     """AddressSanitizer, UBSan or LeakSanitizer reported a memory error in the learner's code."""
-    learner_facing = True  # kata.plugin shows the message alone, without a traceback
+    learner_facing = True  # kata.failures shows the message alone, without a traceback
 
 
 class LeakError(AssertionError):
     """The learner's code left memory, mappings or files behind."""
-    learner_facing = True  # kata.plugin shows the message alone, without a traceback
+    learner_facing = True  # kata.failures shows the message alone, without a traceback
 
 
 class ProgramFailed(AssertionError):
     """The driver program exited non-zero without a sanitizer report (a wrong answer it detected)."""
-    learner_facing = True  # kata.plugin shows the message alone, without a traceback
+    learner_facing = True  # kata.failures shows the message alone, without a traceback
 
 
 # ------------------------------------------------------------------------------------- parsing
@@ -342,7 +342,7 @@ def check_program(kata, driver: str, args=(), *, leaks: bool = True, timeout: fl
         raise SanitizerError(msg)
     if run.returncode != 0:
         if run.returncode < 0:
-            from kata.isolation import describe_signal
+            from kata.signals import describe_signal
             raise ProgramFailed(f"{driver} died with {describe_signal(-run.returncode)} under the sanitizers:\n"
                                 + run.stderr[-1500:])
         tail = "\n".join(l for l in run.stderr.splitlines() if not l.startswith("=="))[-1500:]
@@ -461,9 +461,10 @@ def counted_library(kata, cdef: str, sources: list[str] | None = None, flags: li
     `extra_sources`: test-side files linked in too (their allocations are counted as well).
     `include_impl`: put the implementation's folder first on the include path (a learner header)."""
     key = ("counted", cdef, tuple(sources or ()), tuple(flags), tuple(map(str, extra_sources)), include_impl)
-    cache = kata._loaded  # reuse across hypothesis examples of one test
-    if key in cache:
-        return cache[key]
+    return kata.cached(key, lambda: _build_counted(kata, cdef, sources, flags, extra_sources, include_impl))
+
+
+def _build_counted(kata, cdef, sources, flags, extra_sources, include_impl) -> CountedLibrary:
     files = [kata.file(s) for s in sources] if sources else learner_sources(kata)
     files += [Path(p) for p in extra_sources]
     cxx = any(p.suffix != ".c" for p in files)
@@ -471,6 +472,4 @@ def counted_library(kata, cdef: str, sources: list[str] | None = None, flags: li
     libs = ["-lm", "-Wl,--wrap=" + ",--wrap=".join(WRAPPED)] + (["-Wl,-Bsymbolic"] if cxx else [])
     incs = ([kata.impl] if include_impl else []) + kata.include_dirs
     built = build_library([*files, *extra], root=kata.root, include_dirs=incs, flags=list(flags), libs=libs)
-    lib = CountedLibrary(built.path, cdef + _COUNT_CDEF)
-    cache[key] = lib
-    return lib
+    return CountedLibrary(built.path, cdef + _COUNT_CDEF)

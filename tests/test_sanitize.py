@@ -98,6 +98,11 @@ class FakeKata:
         self.kata = SimpleNamespace(files=files)
         self._loaded = {}
 
+    def cached(self, key, build):
+        if key not in self._loaded:
+            self._loaded[key] = build()
+        return self._loaded[key]
+
     def file(self, name):
         return self.test_dir / name
 

@@ -1,0 +1,163 @@
+"""The `kata` fixture: what a test gets from the implementation under test, ready to call.
+
+  kata.file(name)            the path of a learner file (a clear MISSING FILE failure if absent)
+  kata.support(name)         an instructor-owned file in the kata's support/ folder
+  kata.module(name)          a learner .py file, imported (import errors show the learner's frames only)
+  kata.library(cdef, ...)    the learner's C/C++/asm built into a shared library, loaded with cffi
+  kata.program(driver, ...)  a driver program from support/ built with the learner's code
+  kata.cuda_report(name)     nvcc's resource report (registers, spills, shared memory)
+  kata.cuda_library(cdef)    the learner's CUDA built into a shared library
+  kata.record(**metrics)     figures attached to this test's report and the grader's output
+  kata.cached(key, build)    build() once per test (native.sanitize's counted libraries use it)
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+
+import pytest
+
+from kata.layout import Kata, display_path
+from kata.session import impl_dir, kata_of, root_of
+
+
+class LearnerImportError(Exception):
+    """The learner's Python file does not import: the message shows only the learner's frames."""
+
+    learner_facing = True  # kata.failures shows the message alone, without a traceback
+
+
+class KataContext:
+    """What a test gets from the `kata` fixture: the implementation under test, ready to call."""
+
+    def __init__(self, kata: Kata, impl: Path, root: Path, request):
+        self.kata, self.impl, self.root, self._request = kata, impl, root, request
+        self._loaded: dict = {}  # built libraries, reused across hypothesis examples of one test
+
+    def __repr__(self) -> str:
+        return f"<kata {self.kata.rel}: testing {display_path(self.impl, self.root)}>"
+
+    # -- files
+    def file(self, name: str | None = None) -> Path:
+        """Path of a learner file under test (defaults to the kata's only file)."""
+        if name is None:
+            if len(self.kata.files) != 1:
+                raise ValueError(f"{self.kata.rel} has several files; name one of {self.kata.files}")
+            name = self.kata.files[0]
+        path = self.impl / name
+        if not path.exists():
+            pytest.fail(f"MISSING FILE: {display_path(path, self.root)} does not exist (the kata expects {self.kata.files})",
+                        pytrace=False)
+        return path
+
+    @property
+    def test_dir(self) -> Path:
+        return self.kata.dir
+
+    def support(self, name: str) -> Path:
+        """An instructor-owned file the tests build with (a valgrind or sanitizer driver, a shared
+        header): it lives in the kata's support/ folder, apart from the learner's files."""
+        path = self.kata.dir / "support" / name
+        return path if path.exists() else self.kata.dir / name
+
+    @property
+    def include_dirs(self) -> list[Path]:
+        return [self.kata.dir, self.kata.dir / "support"]
+
+    # -- Python and Triton
+    def module(self, name: str | None = None):
+        """Import a learner .py file (fresh in each test, which runs in its own process)."""
+        if ("py", name) in self._loaded:
+            return self._loaded[("py", name)]
+        if name is None:
+            py = [f for f in self.kata.files if f.endswith(".py")]
+            if len(py) != 1:
+                raise ValueError(f"name the module: {self.kata.files}")
+            name = py[0]
+        path = self.file(name)
+        modname = f"kata_impl_{self.kata.name}_{path.stem}"
+        spec = importlib.util.spec_from_file_location(modname, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except NotImplementedError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
+            lines = "".join(traceback.format_list(frames)) if frames else ""
+            if isinstance(e, SyntaxError):
+                lines = "".join(traceback.format_exception_only(type(e), e))
+                raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {display_path(path, self.root)}\n{lines}") from None
+            raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {display_path(path, self.root)} raised "
+                                     f"{type(e).__name__}: {e}\n{lines}") from None
+        self._loaded[("py", name)] = mod
+        return mod
+
+    # -- native code
+    def _sources(self, sources) -> list[Path]:
+        if sources is None:
+            sources = [f for f in self.kata.files if Path(f).suffix in (".c", ".cc", ".cpp", ".s", ".S", ".cu")]
+        return [self.file(s) for s in sources]
+
+    def library(self, cdef: str, sources: list[str] | None = None, flags: list[str] = (),
+                extra_sources: list[Path] = ()):
+        """Build the learner's C/C++/asm into a shared library (cached) and load it with cffi.
+
+        `extra_sources` are harness or test-side files linked in too (e.g. native/abi/abi_call.S)."""
+        from native.build import build_library
+        from native.ffi import NativeLibrary
+
+        key = ("so", cdef, tuple(sources or ()), tuple(flags), tuple(map(str, extra_sources)))
+        if key not in self._loaded:
+            built = build_library([*self._sources(sources), *map(Path, extra_sources)], root=self.root,
+                                  include_dirs=self.include_dirs, flags=flags)
+            self._loaded[key] = NativeLibrary(built.path, cdef)
+        return self._loaded[key]
+
+    def program(self, driver: str, sources: list[str] | None = None, flags: list[str] = ()) -> Path:
+        """Build a driver program (a .c file in the kata's support/) with the learner's code; for valgrind."""
+        from native.build import build_program
+
+        built = build_program([self.support(driver), *self._sources(sources)], root=self.root,
+                              include_dirs=self.include_dirs, flags=flags)
+        return built.path
+
+    def cuda_report(self, name: str | None = None):
+        from native.build import cuda_report
+
+        return cuda_report(self._sources([name] if name else None)[0], root=self.root, include_dirs=self.include_dirs)
+
+    def cuda_library(self, cdef: str, sources: list[str] | None = None):
+        from native.build import build_cuda_library
+        from native.ffi import NativeLibrary
+
+        key = ("cuda", cdef, tuple(sources or ()))
+        if key not in self._loaded:
+            built = build_cuda_library(self._sources(sources), root=self.root, include_dirs=self.include_dirs)
+            self._loaded[key] = NativeLibrary(built.path, cdef)
+        return self._loaded[key]
+
+    def cached(self, key, build):
+        """`build()`'s result, built once per test and reused across its hypothesis examples (a
+        library, a program); `key` names what was built and how."""
+        if key not in self._loaded:
+            self._loaded[key] = build()
+        return self._loaded[key]
+
+    # -- reporting
+    def record(self, **metrics) -> None:
+        """Attach figures (counts, GB/s, ratios) to this test's report and the grader's output."""
+        for k, v in metrics.items():
+            self._request.node.user_properties.append((k, v))
+
+
+@pytest.fixture
+def kata(request) -> KataContext:
+    """The implementation under test of the kata this test belongs to."""
+    k = kata_of(request.node)
+    if k is None:
+        raise pytest.UsageError(f"{request.node.nodeid}: the `kata` fixture is only for tests inside katas/")
+    return KataContext(k, impl_dir(request.config, k), root_of(request.config), request)
