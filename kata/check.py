@@ -44,6 +44,8 @@ class Verdict:
     problems: list[str] = field(default_factory=list)
     unverified: list[str] = field(default_factory=list)
     proven: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)        # neither proven nor a problem here (GPU-only runs)
+    rows: dict[str, list[dict]] = field(default_factory=dict)  # "stub", "reference", control -> its rows
 
     @property
     def ok(self) -> bool:
@@ -119,8 +121,23 @@ def judge_reference(v: Verdict, rows: list[dict]) -> None:
         v.unverified.append(f"reference: {len(skipped)} test(s) skipped here ({first_line(skipped[0]['message'])})")
 
 
-def judge_control(v: Verdict, name: str, rows: list[dict]) -> None:
+def judge_control(v: Verdict, name: str, rows: list[dict], select: str | None = None) -> None:
+    """`select` set: only the tests it selects ran (e.g. the GPU tier on a GPU machine), so a control whose
+    mistake only unselected tests catch, or a kata whose gates are all unselected, is a note, not a problem."""
     kind = Kata.control_kind(name)
+    if select and kind == "naive" and not [r for r in rows if is_perf(r)]:
+        v.notes.append(f"{name}: no performance gate among the '{select}' tests (its gates are proven by the "
+                       "CPU check)")
+        rows = [r for r in rows if r["outcome"] == "failed"]  # still: no selected correctness test may fail
+        if rows:
+            v.problems.append(f"{name}: a naive control must pass correctness, but {test_names(rows)} failed: "
+                              f"{first_line(rows[0]['message'])}")
+        return
+    if select and kind != "naive":
+        checks = [r for r in rows if not is_perf(r) and r["outcome"] != "skipped"]
+        if checks and not any(r["outcome"] == "failed" for r in checks):
+            v.notes.append(f"{name}: no '{select}' test catches it; the CPU check must")
+            return
     correctness = [r for r in rows if not is_perf(r)]
     perf = [r for r in rows if is_perf(r)]
     ran = lambda rs: [r for r in rs if r["outcome"] != "skipped"]  # noqa: E731
@@ -169,7 +186,10 @@ def clashing_modules(root: Path) -> dict[str, list[str]]:
     return {name: dirs for name, dirs in seen.items() if len(set(dirs)) > 1 and name != "__init__.py"}
 
 
-def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False) -> list[Verdict]:
+def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False,
+          select: str | None = None) -> list[Verdict]:
+    """Prove `katas` honest. `select` (a marker expression such as "gpu") runs only the tests it selects,
+    as `kata gpu-report` does on a GPU machine; each verdict keeps its rows for reports."""
     verdicts = {k.rel: Verdict(k, static_problems(k)) for k in katas}
     clashes = clashing_modules(root)
     for k in katas:
@@ -192,13 +212,15 @@ def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False) 
         clock[0] = now
 
     stage(f"stubs ({len(katas)} katas)")
-    by = by_kata(run_pytest(root, paths, [], workers))
+    by = by_kata(run_pytest(root, paths, [], workers, select))
     for k in katas:
+        verdicts[k.rel].rows["stub"] = by.get(k.rel, [])
         judge_stub(verdicts[k.rel], by.get(k.rel, []))
 
     stage("references (pytest --solutions)")
-    by = by_kata(run_pytest(root, paths, ["--solutions"], workers))
+    by = by_kata(run_pytest(root, paths, ["--solutions"], workers, select))
     for k in katas:
+        verdicts[k.rel].rows["reference"] = by.get(k.rel, [])
         judge_reference(verdicts[k.rel], by.get(k.rel, []))
 
     rounds = max((len(k.controls) for k in katas), default=0)
@@ -220,11 +242,13 @@ def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False) 
             json.dump(folders, f)
             mapfile = f.name
         try:
-            by = by_kata(run_pytest(root, [f"katas/{rel}" for rel in batch], [f"--impl-map={mapfile}"], workers))
+            by = by_kata(run_pytest(root, [f"katas/{rel}" for rel in batch], [f"--impl-map={mapfile}"], workers,
+                                    select))
         finally:
             os.unlink(mapfile)
         for rel, c in batch.items():
-            judge_control(verdicts[rel], c, by.get(rel, []))
+            verdicts[rel].rows[c] = by.get(rel, [])
+            judge_control(verdicts[rel], c, by.get(rel, []), select)
     stage("done")
     return list(verdicts.values())
 
@@ -237,6 +261,8 @@ def print_verdicts(verdicts: list[Verdict]) -> None:
             print(f"       problem: {p}")
         for u in v.unverified:
             print(f"       unverified here: {u}")
+        for n in v.notes:
+            print(f"       note: {n}")
     broken = [v for v in verdicts if not v.ok]
     n_unv = sum(1 for v in verdicts if v.unverified)
     print(f"\nkata check: {len(verdicts) - len(broken)} of {len(verdicts)} katas keep the contract"

@@ -23,6 +23,7 @@ COMMANDS = [
     "kata.doctor",           # doctor
     "kata.controls",         # controls (list; --to-patches)
     "kata.scaffold",         # new
+    "kata.gpureport",        # gpu-report (on a GPU machine)
 ]
 
 

@@ -95,13 +95,16 @@ def read_report(path: Path) -> list[dict]:
     return json.loads(path.read_text())
 
 
-def run_pytest(root: Path, paths: list[str], extra: list[str], workers: int) -> list[dict]:
+def run_pytest(root: Path, paths: list[str], extra: list[str], workers: int, select: str | None = None) -> list[dict]:
     """Run pytest over `paths` and return the per-test rows of --kata-report (two sessions: the
-    wall-clock tests alone and serially, everything else with `workers` processes)."""
+    wall-clock tests alone and serially, everything else with `workers` processes). `select` is a
+    marker expression (e.g. "gpu") that narrows both sessions."""
     rows: list[dict] = []
     sessions = [("not wallclock", workers)]
     if any("wallclock" in t.read_text() for p in paths for t in (root / p).rglob("test_*.py")):
         sessions.append(("wallclock", 0))
+    if select:
+        sessions = [(f"({select}) and {marker}", n) for marker, n in sessions]
     for marker, n in sessions:
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
             report = Path(tmp.name)
