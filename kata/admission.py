@@ -18,6 +18,7 @@ Native (C, C++, assembly, CUDA host code; read from the compiled object with `nm
     protection, sanitizer hooks, sockets;
   - a raw `syscall` / `int $0x80` instruction (assembly written to bypass the C library);
   - load-time constructors in C and assembly (code that runs before any test: `.init_array`).
+    (`symbols = ["constructor"]` or `["syscall"]` in kata.toml allows these two.)
 
 This is a deny-by-default filter for the common tricks, not a proof of safety: docs/grading.md says what
 it defends and what it does not.
@@ -25,9 +26,13 @@ it defends and what it does not.
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +81,8 @@ class Policy:
 
 
 class Rejected(Exception):
-    """A learner file that may not run: the message lists every finding."""
+    """A learner file that may not run: the message lists every finding (shown without a traceback)."""
+    learner_facing = True
 
 
 def _import_allowed(name: str, policy: Policy) -> bool:
@@ -189,7 +195,7 @@ def scan_object(obj: Path, shown: str, language: str, policy: Policy = Policy())
             if re.search(r"\s(syscall|sysenter)\b|\sint\s+\$0x80\b", dis) and "syscall" not in policy.symbols:
                 findings.append(f"{shown}: contains a raw system call instruction: call the C library instead")
             heads = subprocess.run(["objdump", "-h", str(obj)], capture_output=True, text=True).stdout
-            if re.search(r"\s\.(init_array|ctors|preinit_array)\b", heads):
+            if re.search(r"\s\.(init_array|ctors|preinit_array)\b", heads) and "constructor" not in policy.symbols:
                 findings.append(f"{shown}: has a load-time constructor (__attribute__((constructor)) or .init_array): "
                                 "code may only run when a test calls it")
     return findings
@@ -220,3 +226,75 @@ def _message(findings: list[str]) -> str:
             + "\n  - ".join(findings)
             + "\n  (The tests run your code in the grader's process: these are the ways code could change "
               "the grade instead of earning it. If the kata needs one, its kata.toml [admission] lists it.)")
+
+
+# ------------------------------------------------------------------------------- the harness's entry
+
+def _cached(root: Path, key: str, compute) -> list[str]:
+    """Findings cached by content under the build cache: re-running an unchanged file costs a read."""
+    from native.build import cache_root
+
+    path = cache_root(root) / "admission" / f"{key}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        pass
+    findings = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(findings))
+    os.replace(tmp, path)
+    return findings
+
+
+def _key(*parts) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else str(p).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def admit_python(path: Path, policy: Policy, shown: str, root: Path) -> None:
+    """Raise Rejected if the learner's Python file may not be imported."""
+    source = Path(path).read_bytes()
+    findings = _cached(root, _key("py", 1, source, shown, sorted(policy.imports), sorted(policy.calls)),
+                       lambda: scan_python(source.decode(errors="replace"), shown, policy))
+    if findings:
+        raise Rejected(_message(findings))
+
+
+def admit_native(sources: list[Path], language: str, policy: Policy, root: Path, include_dirs) -> None:
+    """Raise Rejected if a learner's C, C++, assembly or CUDA file calls what the kata does not allow.
+    Each source is compiled to an object on its own (cached by content); a source that does not compile
+    is left to the real build, which shows the compiler's own message."""
+    from native.build import ASM_FLAGS, C_FLAGS, CXX_FLAGS, INCLUDE_DIR
+
+    incs = [f"-I{d}" for d in [INCLUDE_DIR, *include_dirs]]
+    findings: list[str] = []
+    for src in sources:
+        src = Path(src)
+        shown = os.path.relpath(src, root) if src.is_relative_to(root) else str(src)
+        suffix = src.suffix
+        if suffix == ".cu":
+            cmd = ["nvcc", "-c", *incs]
+        elif suffix in (".cc", ".cpp"):
+            cmd = ["g++", *CXX_FLAGS, "-c", *incs]
+        elif suffix in (".s", ".S"):
+            cmd = ["gcc", *ASM_FLAGS, "-c", *incs]
+        else:
+            cmd = ["gcc", *C_FLAGS, "-c", *incs]
+        if not shutil.which(cmd[0]):
+            continue
+
+        def compute(src=src, shown=shown, cmd=cmd):
+            with tempfile.TemporaryDirectory() as tmp:
+                obj = Path(tmp) / "learner.o"
+                done = subprocess.run([*cmd, str(src), "-o", str(obj)], capture_output=True, text=True)
+                if done.returncode != 0:
+                    return []
+                return scan_object(obj, shown, language, policy)
+        findings += _cached(root, _key("native", 1, src.read_bytes(), shown, language, " ".join(cmd),
+                                       sorted(policy.symbols)), compute)
+    if findings:
+        raise Rejected(_message(findings))

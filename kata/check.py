@@ -35,7 +35,7 @@ from kata.controls import problems as control_problems
 from kata.report import by_kata, first_line, is_perf, run_pytest, test_names
 
 README_SECTIONS = ["## Idea", "## Task", "## How it is graded", "## Hints"]
-BAD_STUB_WORDS = ("COMPILE ERROR", "DOES NOT IMPORT", "HARNESS ERROR", "MISSING FILE")
+BAD_STUB_WORDS = ("COMPILE ERROR", "DOES NOT IMPORT", "HARNESS ERROR", "MISSING FILE", "REJECTED")
 
 
 @dataclass

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from kata import admission
 from kata.layout import Kata, display_path
 from kata.session import impl_dir, kata_of, root_of
 
@@ -50,7 +51,17 @@ class KataContext:
         if not path.exists():
             pytest.fail(f"MISSING FILE: {display_path(path, self.root)} does not exist (the kata expects {self.kata.files})",
                         pytrace=False)
+        if name in self.kata.files and ("admitted", name) not in self._loaded:
+            self._admit(path)  # every use of a learner file comes through here: build, import, sanitize
+            self._loaded[("admitted", name)] = True
         return path
+
+    def _admit(self, path: Path) -> None:
+        """kata.admission: refuse a learner file that reaches the grader, before it is built or imported."""
+        if path.suffix == ".py":
+            admission.admit_python(path, self.policy, display_path(path, self.root), self.root)
+        elif path.suffix in (".c", ".cc", ".cpp", ".cxx", ".s", ".S", ".cu"):
+            admission.admit_native([path], self.kata.language, self.policy, self.root, self.include_dirs)
 
     @property
     def test_dir(self) -> Path:
@@ -101,6 +112,15 @@ class KataContext:
         if sources is None:
             sources = [f for f in self.kata.files if Path(f).suffix in (".c", ".cc", ".cpp", ".s", ".S", ".cu")]
         return [self.file(s) for s in sources]
+
+    @property
+    def policy(self) -> admission.Policy:
+        """What this kata allows the learner's files beyond the defaults (kata.toml [admission])."""
+        if "policy" not in self.__dict__:
+            import tomllib
+            data = tomllib.loads((self.kata.dir / "kata.toml").read_text())
+            self.__dict__["policy"] = admission.Policy.from_toml(data.get("admission"))
+        return self.__dict__["policy"]
 
     def library(self, cdef: str, sources: list[str] | None = None, flags: list[str] = (),
                 extra_sources: list[Path] = ()):

@@ -9,6 +9,10 @@
     timeout = 60                         # seconds per test (default 60)
 
     [controls]                           # name = "what the control does", names naive* or wrong*
+    [admission]                          # optional (kata/admission.py): what the learner's file may use
+    imports = ["os", "mmap"]             #   Python modules beyond the default list
+    calls = ["open"]                     #   builtins refused by default
+    symbols = ["mmap", "munmap"]         #   C library symbols refused by default
     [grading]                            # optional (docs/grading.md)
     perf_points = 3                      #   0 .. points: the performance pool (default 30%)
     per_test = true                      #   false: the correctness pool is all or nothing
@@ -23,7 +27,8 @@ LANGUAGES = {"c", "cpp", "asm", "cuda", "python", "triton"}
 TIERS = {"cpu", "gpu"}
 REQUIRED = {"title": "text", "difficulty": "a whole number from 1 to 5", "language": "a language",
             "files": "a list of file names", "points": "a number"}
-OPTIONAL = {"tiers", "timeout", "controls", "grading"}
+OPTIONAL = {"tiers", "timeout", "controls", "grading", "admission"}
+ADMISSION = {"imports", "calls", "symbols"}
 GRADING = {"perf_points", "per_test", "weights"}
 
 
@@ -82,6 +87,15 @@ def problems(data: dict) -> list[tuple[bool, str]]:
                 note(f"[controls] {c} should be described in words: {c} = \"the mistake it makes\"")
     for key in sorted(set(data) - set(REQUIRED) - OPTIONAL):
         note(f"unknown key '{key}' (kata.toml knows {', '.join([*REQUIRED, *sorted(OPTIONAL)])})")
+    admission = data.get("admission", {})
+    if not isinstance(admission, dict):
+        fatal("[admission] should be a table (imports, calls, symbols)")
+    else:
+        for key in sorted(set(admission) - ADMISSION):
+            note(f"[admission] unknown key '{key}' (known: {', '.join(sorted(ADMISSION))})")
+        for key in ADMISSION & set(admission):
+            if not isinstance(admission[key], list) or not all(isinstance(x, str) and x for x in admission[key]):
+                fatal(f"[admission] {key} should be a list of names, e.g. {key} = [\"os\"]")
     grading = data.get("grading", {})
     if not isinstance(grading, dict):
         fatal("[grading] should be a table (perf_points, per_test, weights)")

@@ -119,3 +119,17 @@ def test_native_attack_refused(tmp_path, name):
 def test_symbol_policy(tmp_path):
     o = _obj(tmp_path, "#include <sys/mman.h>\nint f(void *p) { return mprotect(p, 4096, 1); }")
     assert scan_object(o, "x.c", "c", Policy(symbols=frozenset({"mprotect"}))) == []
+
+
+def test_pytest_shows_the_rejection_and_the_run_goes_on(checkout):
+    from conftest import add_python_kata  # tests/conftest.py: a tiny Python kata
+
+    add_python_kata(checkout, stub="""
+        import gc
+        def double(xs):
+            return [2 * x for x in xs]
+        """)
+    r = checkout.pytest("katas")
+    assert "REJECTED" in r.stdout and "katas/99_demo/01_double/double.py:1: import gc" in r.stdout, r.stdout
+    last = r.stdout.strip().splitlines()[-1]
+    assert "failed" in last and "passed" not in last, last

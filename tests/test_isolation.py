@@ -8,6 +8,8 @@ language = "c"
 files = ["demo.c"]
 points = 1
 timeout = {timeout}
+[admission]
+symbols = ["constructor"]
 """
 C_TEST = """
 import pytest
@@ -100,6 +102,8 @@ def test_python_abort_and_exit(checkout):
         language = "python"
         files = ["crash.py"]
         points = 1
+        [admission]
+        imports = ["ctypes", "os"]
         """)
     checkout.write("katas/97_py/01_crash/crash.py", """
         import ctypes, os
