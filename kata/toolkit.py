@@ -53,10 +53,14 @@ def describe(x) -> str:
     return f"a {type(x).__name__}"
 
 
-def randn(shape, dtype=None, device="cpu", seed: int = 0, scale: float = 1.0):
+def randn(shape, dtype=None, device="cpu", seed: int = 0, scale: float = 1.0, draw_on_device: bool = False):
     """`scale * N(0, 1)` of `shape`, drawn on the CPU from a seeded generator (the same numbers on every
-    machine and device), then cast to `dtype` and moved to `device`."""
+    machine and device), then cast to `dtype` and moved to `device`. `draw_on_device=True` draws with a
+    generator on `device` instead (fast for the large timed GPU inputs; other numbers than the CPU's)."""
     import torch
+    if draw_on_device:
+        g = torch.Generator(device=device).manual_seed(seed)
+        return (scale * torch.randn(shape, generator=g, device=device)).to(dtype=dtype or torch.float32)
     g = torch.Generator().manual_seed(seed)
     t = scale * torch.randn(shape, generator=g, dtype=torch.float32)
     return t.to(dtype=dtype or torch.float32, device=device)
@@ -85,27 +89,30 @@ def _contig(x):
     return np.ascontiguousarray(x)
 
 
-def call_checked(fn, *args, name: str | None = None, on: str = "", guard: bool = False,
+def call_checked(fn, *args, name: str | None = None, on: str = "", guard: bool = False, within=(), writes=(),
                  like=None, shape=None, dtype=None, device=None, returns=None, **kwargs):
     """Call `fn(*args, **kwargs)` and check what a hundred wrong submissions get wrong around the call.
 
-    - every array/tensor argument is snapshotted first and must be unchanged afterwards;
+    - every array/tensor argument is snapshotted first and must be unchanged afterwards, but those that
+      `writes` names (positions from 0, or keyword names): the function's in-place outputs;
     - with `guard=True` (Triton katas) torch allocations inside the call come back NaN-filled between
       poisoned margins, so unwritten elements and out-of-bounds stores show;
+    - `within`: context managers entered around the call alone, outside the guard (e.g. a
+      `kata.tritonkit.forbid_torch_compute()` whose `.launches` the test reads afterwards);
     - the result must be `returns` (a type, default: the type of `like` if given), with `like`'s shape,
       dtype and device unless `shape`, `dtype` or `device` say otherwise.
     Returns the result. `name` names the call in messages (default: the function's name)."""
     __tracebackhide__ = True
     name = name or f"{getattr(fn, '__name__', 'the function')}(...)"
     ctx = f" on {on}" if on else ""
-    saved = [(f"argument {i + 1}", a, _snapshot(a)) for i, a in enumerate(args) if _is_array(a)]
-    saved += [(f"argument {k}", a, _snapshot(a)) for k, a in kwargs.items() if _is_array(a)]
-    if guard:
-        from kata.tritonkit import guard_allocations
-        cm = guard_allocations()
-    else:
-        cm = contextlib.nullcontext()
-    with cm:
+    saved = [(f"argument {i + 1}", a, _snapshot(a)) for i, a in enumerate(args) if _is_array(a) and i not in writes]
+    saved += [(f"argument {k}", a, _snapshot(a)) for k, a in kwargs.items() if _is_array(a) and k not in writes]
+    with contextlib.ExitStack() as stack:
+        for cm in within:
+            stack.enter_context(cm)
+        if guard:
+            from kata.tritonkit import guard_allocations
+            stack.enter_context(guard_allocations())
         out = fn(*args, **kwargs)
     for what, a, before in saved:
         assert_unchanged(_contig(before), _contig(a), what=f"{what} of {name}{ctx}")
@@ -234,8 +241,10 @@ def check_bandwidth(kata, *, what: str, ms: float, nbytes: float, moves: str, fr
         ratio = baseline_ms / ms
         figures.update({f"{key}_ms": round(baseline_ms, 4), f"speed_vs_{key}": round(ratio, 3)})
         if vs_baseline is not None and ratio < vs_baseline:
+            traffic = "" if problems else (f" You moved {rate:,.0f} GB/s counting the {nbytes / 1e9:.3g} GB that "
+                                           f"must move ({moves}).")
             problems.append(f"{ratio:.2f}x the speed of {baseline_name} ({baseline_ms:.3f} ms); the gate is "
-                            f"{vs_baseline}x." + (f" {baseline_hint}" if baseline_hint else ""))
+                            f"{vs_baseline}x." + traffic + (f" {baseline_hint}" if baseline_hint else ""))
     kata.record(**{prefix + k: v for k, v in figures.items()}, **(record or {}))
     expect(not problems, f"{what} took {ms:.3f} ms:\n  - " + "\n  - ".join(problems))
     return frac

@@ -5,6 +5,7 @@ import torch
 
 from kata.testing import assert_equal, assert_unchanged
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import check_bytes, expect
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 SENTINEL = 999.0  # what lies in memory right after x: a load past x's end brings it into the output
@@ -21,11 +22,6 @@ def vector_before_sentinel(n, dtype, device, seed):
     buf = torch.full((n + 2048,), SENTINEL)
     buf[:n] = 4 * torch.randn(n, generator=g)
     return buf.to(dtype=dtype, device=device)[:n]
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def check_pad(kata, x, length, value, on):
@@ -93,20 +89,11 @@ def test_bytes_moved(kata, device, n, length):
     assert_equal(out, want, what="pad(x, length, value)", on=f"the bytes-moved input (n={n}, length={length})")
     m = min(n, length)
     need = (m + length) * 4
-    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3))
-    if moved.total == need:
-        return
-    why = []
-    if moved.loaded > m * 4:
-        why.append(f"kernels loaded {moved.loaded // 4:,} elements; only the {m:,} that land in the output need "
-                   "reading: a lane loads only if offsets < n AND offsets < length (padding lanes take `other=value`)")
-    if moved.stored > length * 4:
-        why.append(f"kernels stored {moved.stored // 4:,} elements where the output has {length:,}: each is "
-                   "written once, by one kernel")
-    if moved.torch_bytes:
-        why.append(f"torch fills and copies moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])}): "
-                   "allocate with torch.empty and let the kernel write `value` itself")
-    pytest.fail(f"pad() with n={n:,}, length={length:,} (fp32) moved {moved.total:,} bytes; the minimum is "
-                f"({m:,} read + {length:,} written) x 4 = {need:,}, and the gate is exactly that.\n  {moved}\n  - "
-                + "\n  - ".join(why or ["fewer bytes than the minimum: some output elements are never written"]),
-                pytrace=False)
+    check_bytes(kata, moved, need=need, exact=True, unit=4, noun="elements",
+                headline=f"pad() with n={n:,}, length={length:,} (fp32) moved {moved.total:,} bytes; the minimum is "
+                         f"({m:,} read + {length:,} written) x 4 = {need:,}, and the gate is exactly that.",
+                loaded=(m * 4, "reading only the elements that land in the output",
+                        "a lane loads only if offsets < n AND offsets < length (padding lanes take `other=value`)"),
+                stored=(length * 4, "the output's length", "each is written once, by one kernel"),
+                torch_hint="allocate with torch.empty and let the kernel write `value` itself",
+                short="fewer bytes than the minimum: some output elements are never written")

@@ -5,23 +5,9 @@ import torch
 
 from kata.testing import assert_close, assert_unchanged
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import check_bytes, describe, expect, randn
 
 SHAPES = [(1, 1), (1, 777), (777, 1), (33, 65), (150, 521)]
-
-
-def randn(shape, dtype, device, seed):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(shape, generator=g).to(dtype=dtype, device=device)
-
-
-def describe(t):
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()}"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def reference(a, x):
@@ -90,18 +76,12 @@ def test_bytes_moved(kata, device, layout):
     assert_close(y, reference(a, x), atol=tolerance(a, x), what="matvec(A, x)", on=f"the bytes-moved input A {describe(a)}")
     minimum = (M * N + N + M) * 4
     allowed = (M * N + -(-M // ROWS_PER_X) * N + M) * 4
-    kata.record(bytes_moved=moved.total, bytes_minimum=minimum, bytes_ratio=round(moved.total / minimum, 3))
-    if moved.total <= allowed:
-        return
-    why = []
-    if moved.torch_bytes:
-        why.append(f"torch copies moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])}): a "
-                   "transposed A needs no copy; pass a.stride(0) and a.stride(1) to the kernel")
-    if moved.loaded > (M * N + -(-M // ROWS_PER_X) * N) * 4:
-        why.append(f"kernels loaded {moved.loaded // 4:,} elements: A has {M * N:,}, and x ({N}) may be read once "
-                   f"per block of {ROWS_PER_X} or more rows. One row per program reads x {M} times: give each "
-                   "program a block of rows, and each chunk of x serves them all")
-    pytest.fail(f"matvec() of A {describe(a)} moved {moved.total:,} bytes; reading A and x once and writing y is "
-                f"{minimum:,}, and the gate allows {allowed:,} (x read once per {ROWS_PER_X} rows); you moved "
-                f"{moved.total / minimum:.2f}x the minimum.\n  {moved}\n  - " + "\n  - ".join(why or ["?"]),
-                pytrace=False)
+    check_bytes(kata, moved, need=minimum, gate=allowed, unit=4, noun="elements",
+                headline=f"matvec() of A {describe(a)} moved {moved.total:,} bytes; reading A and x once and writing y "
+                         f"is {minimum:,}, and the gate allows {allowed:,} (x read once per {ROWS_PER_X} rows); you "
+                         f"moved {moved.total / minimum:.2f}x the minimum.",
+                torch_hint="a transposed A needs no copy; pass a.stride(0) and a.stride(1) to the kernel",
+                loaded=((M * N + -(-M // ROWS_PER_X) * N) * 4,
+                        f"A ({M * N:,}) plus x ({N}) once per block of {ROWS_PER_X} or more rows",
+                        f"one row per program reads x {M} times: give each program a block of rows, and each chunk "
+                        "of x serves them all"))

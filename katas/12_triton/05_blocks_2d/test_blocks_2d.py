@@ -5,25 +5,16 @@ import torch
 
 from kata.testing import assert_equal, assert_unchanged
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import check_bytes, describe, expect, randn
 
 SHAPES = [(1, 1), (1, 100), (100, 1), (33, 65), (64, 64), (129, 31), (257, 515)]
 
 
 def make(shape, dtype, device, seed):
-    g = torch.Generator().manual_seed(seed)
     if dtype == torch.int8:
+        g = torch.Generator().manual_seed(seed)
         return torch.randint(-128, 128, shape, generator=g, dtype=torch.int8).to(device)
-    return (4 * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
-
-
-def describe(t):
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()}"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
+    return randn(shape, dtype, device, seed, scale=4.0)
 
 
 def check(kata, x, on):
@@ -90,17 +81,10 @@ def test_bytes_moved(kata, device, layout):
         out = mod.transpose(x)
     assert_equal(out, x.cpu().t(), what="transpose(x)", on=f"the bytes-moved input x {describe(x)}")
     need = 2 * M * N * 4
-    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3))
-    if moved.total == need:
-        return
-    why = []
-    if moved.torch_bytes:
-        why.append(f"torch copies moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])}): a strided "
-                   "x needs no copy; pass its strides and let the kernel read it where it is")
-    if moved.loaded > M * N * 4 or moved.stored > M * N * 4:
-        why.append(f"kernels loaded {moved.loaded // 4:,} and stored {moved.stored // 4:,} elements of {M * N:,}: "
-                   "mask both axes of every tile, and visit each tile once")
-    pytest.fail(f"transpose() of x {describe(x)} moved {moved.total:,} bytes; reading x once and writing out once "
-                f"is 2 x {M * N:,} x 4 = {need:,}, and the gate is exactly that.\n  {moved}\n  - "
-                + "\n  - ".join(why or ["fewer bytes than the minimum: some elements are never read or written"]),
-                pytrace=False)
+    check_bytes(kata, moved, need=need, exact=True, unit=4, noun="elements",
+                headline=f"transpose() of x {describe(x)} moved {moved.total:,} bytes; reading x once and writing out "
+                         f"once is 2 x {M * N:,} x 4 = {need:,}, and the gate is exactly that.",
+                torch_hint="a strided x needs no copy; pass its strides and let the kernel read it where it is",
+                loaded=(M * N * 4, "reading x once", "mask both axes of every tile, and visit each tile once"),
+                stored=(M * N * 4, "writing out once", "mask both axes of every tile, and visit each tile once"),
+                short="fewer bytes than the minimum: some elements are never read or written")

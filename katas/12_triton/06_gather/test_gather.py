@@ -5,6 +5,7 @@ import torch
 
 from kata.testing import assert_equal, assert_unchanged
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import check_bytes, expect
 
 V = 50
 SENTINEL = 1000.0  # the rows just before and just after the table hold this
@@ -26,11 +27,6 @@ def ids_with_strays(T, dtype, device, seed):
     pick = torch.randint(0, 5, (T,), generator=g) == 0
     ids[pick] = strays[torch.arange(int(pick.sum())) % 6]
     return ids.to(dtype=dtype, device=device)
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def want_of(table, ids):
@@ -111,19 +107,12 @@ def test_bytes_moved(kata, device):
     n_valid = int(((i >= 0) & (i < V)).sum())
     need = T * 8 + n_valid * D * 4 + T * D * 4
     allowed = need + T * 8 * (-(-D // 16) - 1)  # ids may be loaded again per column block of >= 16
-    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3))
-    if moved.total <= allowed:
-        return
-    why = []
-    if moved.torch_bytes:
-        why.append(f"torch fills and copies moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])}): "
-                   "allocate with torch.empty and let the kernel write the zero rows too (other=0.0)")
-    if moved.loaded > need - T * D * 4 + (allowed - need):
-        why.append(f"kernels loaded {moved.loaded:,} bytes: the {T - n_valid} out-of-range ids should read nothing "
-                   "from the table, and the valid rows once each")
-    if moved.stored > T * D * 4:
-        why.append(f"kernels stored {moved.stored // 4:,} elements of {T * D:,}: write each once")
-    pytest.fail(f"embedding() of {T} ids into a ({V}, {D}) fp32 table moved {moved.total:,} bytes; the minimum is "
-                f"{need:,} (ids {T} x 8, {n_valid} valid rows x {D} x 4 read, {T} x {D} x 4 written), and the gate "
-                f"allows {allowed:,} (ids re-read per column block of 16 or more).\n  {moved}\n  - "
-                + "\n  - ".join(why or ["?"]), pytrace=False)
+    check_bytes(kata, moved, need=need, gate=allowed,
+                headline=f"embedding() of {T} ids into a ({V}, {D}) fp32 table moved {moved.total:,} bytes; the minimum "
+                         f"is {need:,} (ids {T} x 8, {n_valid} valid rows x {D} x 4 read, {T} x {D} x 4 written), and "
+                         f"the gate allows {allowed:,} (ids re-read per column block of 16 or more).",
+                torch_hint="allocate with torch.empty and let the kernel write the zero rows too (other=0.0)",
+                loaded=(need - T * D * 4 + (allowed - need), "the ids plus each valid row once",
+                        f"the {T - n_valid} out-of-range ids should read nothing from the table, and the valid rows "
+                        "once each"),
+                stored=(T * D * 4, "writing each output element once", "write each once"))

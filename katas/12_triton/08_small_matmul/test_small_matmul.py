@@ -5,26 +5,17 @@ import torch
 
 from kata.testing import assert_close, assert_equal, assert_unchanged
 from kata.tritonkit import forbid_torch_compute, guard_allocations
+from kata.toolkit import describe, expect, randn
 
 # (M, N, K): K is never a multiple of 16 except in the 64-cube, so padding along K is always read.
 SHAPES = [(1, 1, 1), (17, 33, 9), (33, 65, 47), (64, 64, 64), (100, 37, 129)]
 
 
 def make(shape, dtype, device, seed):
-    g = torch.Generator().manual_seed(seed)
     if dtype == torch.int8:
+        g = torch.Generator().manual_seed(seed)
         return torch.randint(-128, 128, shape, generator=g, dtype=torch.int8).to(device)
-    return torch.randn(shape, generator=g).to(dtype=dtype, device=device)
-
-
-def describe(t):
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()}"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
+    return randn(shape, dtype, device, seed)
 
 
 def check(kata, a, b, on):
