@@ -12,6 +12,8 @@
                                      loaded or stored too much, torch copies beside the kernel, too little
     check_low_precision(...)         bf16/fp16 error against a float64 oracle at most ~2x torch's own error
     check_bandwidth(kata, ...)       GPU gate: fraction of copy bandwidth and speed against a torch baseline
+    OpCensus()                       a TorchDispatchMode recording the aten ops run and the largest tensor made
+    TorchMode                        the base for a test's own TorchDispatchMode (no torch._dynamo import)
 
 Assertions on values live in `kata.testing` (assert_equal, assert_close, Guarded, assert_unchanged).
 """
@@ -248,3 +250,48 @@ def check_bandwidth(kata, *, what: str, ms: float, nbytes: float, moves: str, fr
     kata.record(**{prefix + k: v for k, v in figures.items()}, **(record or {}))
     expect(not problems, f"{what} took {ms:.3f} ms:\n  - " + "\n  - ".join(problems))
     return frac
+
+
+# -------------------------------------------------------------------------- watching torch's ops
+
+def _define_modes() -> None:
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    import torch
+
+    class TorchMode(TorchDispatchMode):
+        """A TorchDispatchMode for kata tests: subclass it and override __torch_dispatch__."""
+
+        @classmethod
+        def _should_skip_dynamo(cls):
+            # Nothing here is compiled: without this, recent torch wraps __torch_dispatch__ in
+            # torch._dynamo.disable, whose first use imports torch._dynamo (1-2 s in every test child).
+            return False
+
+    class OpCensus(TorchMode):
+        """Records each aten op that runs underneath (`ops`, by name: "mm", "softmax") and the largest
+        tensor an op creates (`largest` elements, `largest_op` says which; views allocate nothing)."""
+
+        def __init__(self):
+            super().__init__()
+            self.ops, self.largest, self.largest_op = [], 0, None
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            name = func.overloadpacket.__name__
+            self.ops.append(name)
+            if not func.is_view:
+                for t in (out if isinstance(out, (tuple, list)) else (out,)):
+                    if isinstance(t, torch.Tensor) and t.numel() > self.largest:
+                        self.largest, self.largest_op = t.numel(), f"aten.{name} -> {tuple(t.shape)}"
+            return out
+
+    globals().update(TorchMode=TorchMode, OpCensus=OpCensus)
+
+
+def __getattr__(name: str):
+    """`TorchMode` and `OpCensus` are defined on first use: importing the toolkit never imports torch."""
+    if name in ("TorchMode", "OpCensus"):
+        _define_modes()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
