@@ -295,3 +295,39 @@ def __getattr__(name: str):
         _define_modes()
         return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ------------------------------------------------------------------------- where arrays sit in memory
+
+_PLACED: list = []  # mappings handed out by before_unmapped_page(): they live as long as the test process
+
+
+def at_offset(values, offset_bytes: int, align: int = 64) -> np.ndarray:
+    """A copy of `values` (same dtype) starting `offset_bytes` past an `align`-byte boundary: a kernel that
+    assumes aligned loads, or peels the wrong head, shows."""
+    a = np.ascontiguousarray(values)
+    buf = np.zeros(a.nbytes + align + offset_bytes + a.itemsize, dtype=np.uint8)
+    skip = (align - buf.ctypes.data % align) % align + offset_bytes
+    arr = buf[skip:skip + a.nbytes].view(a.dtype).reshape(a.shape)
+    arr[...] = a
+    return arr
+
+
+def before_unmapped_page(values) -> np.ndarray:
+    """A copy of `values` (same dtype) whose last byte is the last one before a page that is not mapped:
+    reading one element past the end is a segmentation fault, not a silently wrong answer."""
+    import ctypes
+    import mmap
+
+    a = np.ascontiguousarray(values)
+    page = mmap.PAGESIZE
+    pages = (a.nbytes + page - 1) // page + 1
+    m = mmap.mmap(-1, (pages + 1) * page)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(m))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mprotect(ctypes.c_void_p(base + pages * page), ctypes.c_size_t(page), 0) != 0:
+        raise OSError(ctypes.get_errno(), "mprotect")
+    _PLACED.append(m)
+    arr = np.frombuffer(m, dtype=a.dtype, count=a.size, offset=pages * page - a.nbytes).reshape(a.shape)
+    arr[...] = a
+    return arr
