@@ -92,7 +92,7 @@ def _contig(x):
 
 
 def call_checked(fn, *args, name: str | None = None, on: str = "", guard: bool = False, within=(), writes=(),
-                 like=None, shape=None, dtype=None, device=None, returns=None, **kwargs):
+                 like=None, shape=None, dtype=None, device=None, returns=None, hint: str = "", **kwargs):
     """Call `fn(*args, **kwargs)` and check what a hundred wrong submissions get wrong around the call.
 
     - every array/tensor argument is snapshotted first and must be unchanged afterwards, but those that
@@ -103,7 +103,8 @@ def call_checked(fn, *args, name: str | None = None, on: str = "", guard: bool =
       `kata.tritonkit.forbid_torch_compute()` whose `.launches` the test reads afterwards);
     - the result must be `returns` (a type, default: the type of `like` if given), with `like`'s shape,
       dtype and device unless `shape`, `dtype` or `device` say otherwise.
-    Returns the result. `name` names the call in messages (default: the function's name)."""
+    Returns the result. `name` names the call in messages (default: the function's name); `hint` is added
+    to the type, shape, dtype and device messages (what the result should be, and why)."""
     __tracebackhide__ = True
     name = name or f"{getattr(fn, '__name__', 'the function')}(...)"
     ctx = f" on {on}" if on else ""
@@ -124,14 +125,15 @@ def call_checked(fn, *args, name: str | None = None, on: str = "", guard: bool =
         if device is None and hasattr(like, "device"):
             device = like.device
         returns = type(like) if returns is None else returns
+    why = f" ({hint})" if hint else ""
     if returns is not None:
         expect(isinstance(out, returns),
-               f"{name}{ctx} returned {describe(out)}, expected a {getattr(returns, '__name__', returns)}")
+               f"{name}{ctx} returned {describe(out)}, expected a {getattr(returns, '__name__', returns)}{why}")
     if shape is not None:
         expect(tuple(out.shape) == tuple(shape),
-               f"{name}{ctx} returned shape {tuple(out.shape)}, expected {tuple(shape)}")
+               f"{name}{ctx} returned shape {tuple(out.shape)}, expected {tuple(shape)}{why}")
     if dtype is not None:
-        expect(out.dtype == dtype, f"{name}{ctx} returned dtype {out.dtype}, expected {dtype}: a silent dtype "
+        expect(out.dtype == dtype, f"{name}{ctx} returned dtype {out.dtype}, expected {dtype}{why}: a silent dtype "
                                    "change (an fp32 accumulator stored as is, an int promoted) is a wrong answer")
     if device is not None:
         expect(str(out.device) == str(device) or getattr(out.device, "type", None) == getattr(device, "type", device),

@@ -5,9 +5,9 @@ from functools import partial
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_unchanged
+from kata.testing import assert_close
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
-from kata.toolkit import check_bytes, describe, expect, randn
+from kata.toolkit import call_checked, check_bytes, describe, expect, randn
 
 randn = partial(randn, scale=4.0)  # the inputs: 4 * N(0, 1), seeded
 
@@ -19,18 +19,13 @@ AXIS = {"row_sums": 1, "col_sums": 0}
 
 
 def check(kata, fn, x, on):
-    mod = kata.module()
-    x0 = x.clone()
-    with forbid_torch_compute() as guard, guard_allocations():  # the output comes back NaN-filled
-        out = getattr(mod, fn)(x)
-    assert_unchanged(x0, x.contiguous(), what=f"x (on {on})")
     n_out = x.shape[1 - AXIS[fn]]
-    expect(isinstance(out, torch.Tensor), f"{fn}() on {on} returned {type(out).__name__}, expected a torch.Tensor")
-    expect(out.shape == (n_out,) and out.dtype == torch.float32 and out.device == x.device,
-           f"{fn}() on {on} returned {tuple(out.shape)} {out.dtype} on {out.device}, expected ({n_out},) "
-           f"torch.float32 on {x.device} (one float32 sum per {'row' if fn == 'row_sums' else 'column'})")
+    guard = forbid_torch_compute()  # the output comes back NaN-filled; x stays as it was
+    out = call_checked(getattr(kata.module(), fn), x, name=f"{fn}()", on=on, within=[guard], guard=True,
+                       returns=torch.Tensor, shape=(n_out,), dtype=torch.float32, device=x.device,
+                       hint=f"one float32 sum per {'row' if fn == 'row_sums' else 'column'}")
     expect(guard.launches >= 1, f"{fn}() on {on} launched no Triton kernel: sum inside your kernel")
-    xd = x0.cpu().double()
+    xd = x.cpu().double()
     want = xd.sum(dim=AXIS[fn])
     # float32 accumulation: error grows with the length summed and the magnitudes added.
     scale = xd.abs().sum(dim=AXIS[fn])

@@ -22,7 +22,8 @@ def check_add(kata, x, y, on: str):
     """Call the learner's add(x, y) and check everything about the answer except speed."""
     # The output comes back NaN-filled with poisoned margins around it; the result has the inputs' shape,
     # dtype and device (torch.empty_like(x)), and x and y are left as they were.
-    out = call_checked(kata.module().add, x, y, name="add(x, y)", on=on, guard=True, like=x)
+    out = call_checked(kata.module().add, x, y, name="add(x, y)", on=on, guard=True, like=x,
+                       hint="the result has the inputs' shape and dtype: torch.empty_like(x)")
     want = x.cpu() + y.cpu()  # one rounding, so exact: fp32/fp16/bf16 sums are correctly rounded everywhere
     assert_equal(out, want, what="add(x, y)", on=on)
 

@@ -30,7 +30,8 @@ def check_softmax(kata, x, on: str):
     """Call the learner's softmax(x) and check everything about the answer except speed."""
     # What the wrapper allocates comes back NaN-filled, between poisoned margins. The result has the input's
     # shape and dtype (compute in fp32 inside the kernel, store in the input's dtype).
-    out = call_checked(kata.module().softmax, x, name="softmax(x)", on=on, guard=True, like=x)
+    out = call_checked(kata.module().softmax, x, name="softmax(x)", on=on, guard=True, like=x,
+                       hint="compute in fp32 inside the kernel, store in the input's dtype")
     assert_close(out, oracle(x), **TOL[x.dtype], what="softmax(x)", on=on)
     return out
 
