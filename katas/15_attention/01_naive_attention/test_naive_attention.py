@@ -7,6 +7,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from kata.testing import assert_close, assert_equal
+from kata.attnkit import attention64 as oracle
 from kata.toolkit import OpCensus
 
 TOL = {torch.float32: dict(atol=2e-5, rtol=2e-5), torch.float64: dict(atol=1e-12, rtol=1e-10)}
@@ -14,17 +15,6 @@ BANNED = {"_softmax", "softmax", "_safe_softmax", "_log_softmax", "log_softmax",
           "scaled_dot_product_attention", "_scaled_dot_product_attention_math",
           "_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_efficient_attention",
           "_scaled_dot_product_flash_attention", "_scaled_dot_product_fused_attention_overrideable"}
-
-
-def oracle(q, k, v, causal=False, scale=None):
-    q, k, v = q.double(), k.double(), v.double()
-    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
-    s = q @ k.transpose(-2, -1) * scale
-    if causal:
-        lq, lk = q.shape[-2], k.shape[-2]
-        keep = torch.arange(lk)[None, :] <= torch.arange(lq)[:, None] + (lk - lq)
-        s = s.masked_fill(~keep, float("-inf"))
-    return torch.softmax(s, -1) @ v
 
 
 def qkv(lead, lq, lk, d, dv, dtype, seed, mag=1.0):

@@ -1,29 +1,19 @@
 """Tiled online-softmax attention: agreement with a float64 oracle for any block size (partial last
 blocks, blocks that raise the running max, fully masked blocks), and a count of the largest tensor it
 ever creates (it must not grow with Lk)."""
-import math
 
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
 from kata.testing import assert_close
+from kata.attnkit import attention64 as oracle
 from kata.toolkit import OpCensus
 
 TOL = {torch.float32: dict(atol=3e-5, rtol=3e-5), torch.float64: dict(atol=1e-12, rtol=1e-10)}
 BANNED = {"_softmax", "softmax", "_safe_softmax", "_log_softmax", "log_softmax", "logsumexp",
           "scaled_dot_product_attention", "_scaled_dot_product_attention_math",
           "_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_efficient_attention"}
-
-
-def oracle(q, k, v, causal=False, scale=None):
-    q, k, v = q.double(), k.double(), v.double()
-    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
-    s = q @ k.transpose(-2, -1) * scale
-    if causal:
-        lq, lk = q.shape[-2], k.shape[-2]
-        s = s.masked_fill(torch.arange(lk)[None, :] > torch.arange(lq)[:, None] + (lk - lq), float("-inf"))
-    return torch.softmax(s, -1) @ v
 
 
 def qkv(lead, lq, lk, d, dv, dtype, seed):
