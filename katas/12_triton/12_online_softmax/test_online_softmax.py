@@ -1,7 +1,6 @@
 """Online softmax in Triton: rows longer than a block against a float64 softmax (rising maxima, huge
 magnitudes, partial last blocks, strided inputs), the block size honoured, no torch compute, then bytes
 moved (CPU, counted in the interpreter) and bandwidth (GPU, timed against the copy ceiling and torch)."""
-import contextlib
 from functools import partial
 
 import pytest

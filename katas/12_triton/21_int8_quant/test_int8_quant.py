@@ -1,6 +1,5 @@
 """Row-wise int8 quantize/dequantize in Triton: exact codes against a float64 reference on awkward
 shapes and strides, no torch compute, bytes moved (CPU), bandwidth (GPU)."""
-import numpy as np
 from functools import partial
 
 import pytest
