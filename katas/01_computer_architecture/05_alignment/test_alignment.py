@@ -34,7 +34,7 @@ def learner_layout(lib, sizes, aligns):
     return offs[:n].tolist(), int(total[0]), int(al[0])
 
 
-def describe(types):
+def struct_text(types):
     return "struct { " + " ".join(f"{t.__name__}({ctypes.sizeof(t)}B, align {ctypes.alignment(t)});" for t in types) + " }"
 
 
@@ -120,7 +120,7 @@ def test_known_structs(kata, types):
     sizes, aligns = [ctypes.sizeof(t) for t in types], [ctypes.alignment(t) for t in types]
     got, want = learner_layout(lib, sizes, aligns), c_layout(types)
     assert got == (list(want[0]), want[1], want[2]), (
-        f"{describe(types)}: got offsets {got[0]}, size {got[1]}, alignment {got[2]}; the C compiler says offsets "
+        f"{struct_text(types)}: got offsets {got[0]}, size {got[1]}, alignment {got[2]}; the C compiler says offsets "
         f"{list(want[0])}, size {want[1]}, alignment {want[2]}")
 
 
@@ -132,14 +132,14 @@ def test_any_struct(kata, idx):
     sizes, aligns = [ctypes.sizeof(t) for t in types], [ctypes.alignment(t) for t in types]
     got, want = learner_layout(lib, sizes, aligns), c_layout(types)
     assert got == (list(want[0]), want[1], want[2]), (
-        f"{describe(types)}: got offsets {got[0]}, size {got[1]}, alignment {got[2]}; the C compiler says offsets "
+        f"{struct_text(types)}: got offsets {got[0]}, size {got[1]}, alignment {got[2]}; the C compiler says offsets "
         f"{list(want[0])}, size {want[1]}, alignment {want[2]}")
     # best_order: a permutation of the fields whose struct is as small as any ordering can make it.
     order = np.full(len(types), -1, np.int32)
     lib.best_order(np.array(sizes, np.int32), np.array(aligns, np.int32), len(types), order)
     order = order.tolist()
-    assert sorted(order) == list(range(len(types))), f"best_order on {describe(types)}: {order} is not a permutation"
+    assert sorted(order) == list(range(len(types))), f"best_order on {struct_text(types)}: {order} is not a permutation"
     best = c_layout(sorted(types, key=lambda t: -ctypes.alignment(t)))[1]
     mine = c_layout([types[i] for i in order])[1]
-    assert mine == best, (f"best_order on {describe(types)}: your order {order} gives a {mine}-byte struct; "
+    assert mine == best, (f"best_order on {struct_text(types)}: your order {order} gives a {mine}-byte struct; "
                           f"{best} bytes is possible")

@@ -3,8 +3,9 @@ end (memory after x holds a sentinel), no torch compute, and bytes moved counted
 import pytest
 import torch
 
-from kata.testing import assert_equal, assert_unchanged
+from kata.testing import assert_equal
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bytes, expect
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 SENTINEL = 999.0  # what lies in memory right after x: a load past x's end brings it into the output
@@ -23,26 +24,15 @@ def vector_before_sentinel(n, dtype, device, seed):
     return buf.to(dtype=dtype, device=device)[:n]
 
 
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
-
-
 def check_pad(kata, x, length, value, on):
-    mod = kata.module()
-    x0 = x.clone()
-    with forbid_torch_compute() as guard, guard_allocations():  # the output comes back NaN-filled
-        out = mod.pad(x, length, value)
-    assert_unchanged(x0, x, what=f"x (on {on})")
-    expect(isinstance(out, torch.Tensor), f"pad() on {on} returned {type(out).__name__}, expected a torch.Tensor")
-    expect(out.shape == (length,) and out.dtype == x.dtype and out.device == x.device,
-           f"pad() on {on} returned {tuple(out.shape)} {out.dtype} on {out.device}, expected ({length},) "
-           f"{x.dtype} on {x.device}")
+    guard = forbid_torch_compute()  # the output comes back NaN-filled; x stays as it was
+    out = call_checked(kata.module().pad, x, length, value, name="pad()", on=on, within=[guard], guard=True,
+                       returns=torch.Tensor, shape=(length,), dtype=x.dtype, device=x.device)
     expect(length == 0 or guard.launches >= 1,
            f"pad() on {on} launched no Triton kernel: fill the output in pad_kernel, not in Python")
     m = min(x.numel(), length)
     want = torch.full((length,), value, dtype=x.dtype)
-    want[:m] = x0[:m].cpu()
+    want[:m] = x[:m].cpu()
     try:
         assert_equal(out, want, what="pad(x, length, value)", on=on)
     except AssertionError as e:
@@ -93,20 +83,11 @@ def test_bytes_moved(kata, device, n, length):
     assert_equal(out, want, what="pad(x, length, value)", on=f"the bytes-moved input (n={n}, length={length})")
     m = min(n, length)
     need = (m + length) * 4
-    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3))
-    if moved.total == need:
-        return
-    why = []
-    if moved.loaded > m * 4:
-        why.append(f"kernels loaded {moved.loaded // 4:,} elements; only the {m:,} that land in the output need "
-                   "reading: a lane loads only if offsets < n AND offsets < length (padding lanes take `other=value`)")
-    if moved.stored > length * 4:
-        why.append(f"kernels stored {moved.stored // 4:,} elements where the output has {length:,}: each is "
-                   "written once, by one kernel")
-    if moved.torch_bytes:
-        why.append(f"torch fills and copies moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])}): "
-                   "allocate with torch.empty and let the kernel write `value` itself")
-    pytest.fail(f"pad() with n={n:,}, length={length:,} (fp32) moved {moved.total:,} bytes; the minimum is "
-                f"({m:,} read + {length:,} written) x 4 = {need:,}, and the gate is exactly that.\n  {moved}\n  - "
-                + "\n  - ".join(why or ["fewer bytes than the minimum: some output elements are never written"]),
-                pytrace=False)
+    check_bytes(kata, moved, need=need, exact=True, unit=4, noun="elements",
+                headline=f"pad() with n={n:,}, length={length:,} (fp32) moved {moved.total:,} bytes; the minimum is "
+                         f"({m:,} read + {length:,} written) x 4 = {need:,}, and the gate is exactly that.",
+                loaded=(m * 4, "reading only the elements that land in the output",
+                        "a lane loads only if offsets < n AND offsets < length (padding lanes take `other=value`)"),
+                stored=(length * 4, "the output's length", "each is written once, by one kernel"),
+                torch_hint="allocate with torch.empty and let the kernel write `value` itself",
+                short="fewer bytes than the minimum: some output elements are never written")

@@ -1,10 +1,15 @@
 """Row and column sums in Triton: a loop over chunks with one accumulator per output, reduced over the
 right axis. float32 results against float64 sums, strided inputs read in place, bytes moved counted."""
+from functools import partial
+
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_unchanged
+from kata.testing import assert_close
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bytes, describe, expect, randn
+
+randn = partial(randn, scale=4.0)  # the inputs: 4 * N(0, 1), seeded
 
 # Rows and columns longer than any block people pick (so the loop runs several times and ends mid-chunk),
 # a single row and a single column, and shapes that are not square (a wrong axis shows).
@@ -13,34 +18,14 @@ DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 AXIS = {"row_sums": 1, "col_sums": 0}
 
 
-def randn(shape, dtype, device, seed):
-    g = torch.Generator().manual_seed(seed)
-    return (4 * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
-
-
-def describe(t):
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()}"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
-
-
 def check(kata, fn, x, on):
-    mod = kata.module()
-    x0 = x.clone()
-    with forbid_torch_compute() as guard, guard_allocations():  # the output comes back NaN-filled
-        out = getattr(mod, fn)(x)
-    assert_unchanged(x0, x.contiguous(), what=f"x (on {on})")
     n_out = x.shape[1 - AXIS[fn]]
-    expect(isinstance(out, torch.Tensor), f"{fn}() on {on} returned {type(out).__name__}, expected a torch.Tensor")
-    expect(out.shape == (n_out,) and out.dtype == torch.float32 and out.device == x.device,
-           f"{fn}() on {on} returned {tuple(out.shape)} {out.dtype} on {out.device}, expected ({n_out},) "
-           f"torch.float32 on {x.device} (one float32 sum per {'row' if fn == 'row_sums' else 'column'})")
+    guard = forbid_torch_compute()  # the output comes back NaN-filled; x stays as it was
+    out = call_checked(getattr(kata.module(), fn), x, name=f"{fn}()", on=on, within=[guard], guard=True,
+                       returns=torch.Tensor, shape=(n_out,), dtype=torch.float32, device=x.device,
+                       hint=f"one float32 sum per {'row' if fn == 'row_sums' else 'column'}")
     expect(guard.launches >= 1, f"{fn}() on {on} launched no Triton kernel: sum inside your kernel")
-    xd = x0.cpu().double()
+    xd = x.cpu().double()
     want = xd.sum(dim=AXIS[fn])
     # float32 accumulation: error grows with the length summed and the magnitudes added.
     scale = xd.abs().sum(dim=AXIS[fn])
@@ -99,19 +84,11 @@ def test_bytes_moved(kata, device, fn, layout):
     assert_close(out, xd.sum(dim=AXIS[fn]), atol=1e-3, what=f"{fn}(x)", on=f"the bytes-moved input x {describe(x)}")
     n_out = x.shape[1 - AXIS[fn]]
     need = (M * N + n_out) * 4
-    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3))
-    if moved.total == need:
-        return
-    why = []
-    if moved.torch_bytes:
-        why.append(f"torch copies moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])}): a "
-                   "transposed or strided x needs no copy; give the kernel its strides and pick the axis to sum")
-    if moved.loaded > M * N * 4:
-        why.append(f"kernels loaded {moved.loaded // 4:,} elements of a {M} x {N} matrix: each should be read "
-                   "once (mask both axes of every tile; do not load padding)")
-    if moved.stored > n_out * 4:
-        why.append(f"kernels stored {moved.stored // 4:,} values for {n_out} sums: write each sum once, after the loop")
-    pytest.fail(f"{fn}() of x {describe(x)} moved {moved.total:,} bytes; the minimum is ({M} x {N} read + {n_out} "
-                f"written) x 4 = {need:,}, and the gate is exactly that.\n  {moved}\n  - "
-                + "\n  - ".join(why or ["fewer bytes than the minimum: something is never read or written"]),
-                pytrace=False)
+    check_bytes(kata, moved, need=need, exact=True, unit=4, noun="elements",
+                headline=f"{fn}() of x {describe(x)} moved {moved.total:,} bytes; the minimum is ({M} x {N} read + "
+                         f"{n_out} written) x 4 = {need:,}, and the gate is exactly that.",
+                torch_hint="a transposed or strided x needs no copy; give the kernel its strides and pick the axis to sum",
+                loaded=(M * N * 4, f"reading each element of the {M} x {N} matrix once",
+                        "mask both axes of every tile; do not load padding"),
+                stored=(n_out * 4, f"one value per each of the {n_out} sums", "write each sum once, after the loop"),
+                short="fewer bytes than the minimum: something is never read or written")

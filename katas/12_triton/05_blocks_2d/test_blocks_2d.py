@@ -3,45 +3,30 @@ in place (bytes moved counted in the interpreter)."""
 import pytest
 import torch
 
-from kata.testing import assert_equal, assert_unchanged
+from kata.testing import assert_equal
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bytes, describe, expect, randn
 
 SHAPES = [(1, 1), (1, 100), (100, 1), (33, 65), (64, 64), (129, 31), (257, 515)]
 
 
 def make(shape, dtype, device, seed):
-    g = torch.Generator().manual_seed(seed)
     if dtype == torch.int8:
+        g = torch.Generator().manual_seed(seed)
         return torch.randint(-128, 128, shape, generator=g, dtype=torch.int8).to(device)
-    return (4 * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
-
-
-def describe(t):
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()}"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
+    return randn(shape, dtype, device, seed, scale=4.0)
 
 
 def check(kata, x, on):
-    mod = kata.module()
-    x0 = x.clone()
-    with forbid_torch_compute() as guard, guard_allocations():  # the output comes back NaN-filled
-        out = mod.transpose(x)
-    assert_unchanged(x0, x.contiguous(), what=f"x (on {on})")
     M, N = x.shape
-    expect(isinstance(out, torch.Tensor), f"transpose() on {on} returned {type(out).__name__}, expected a tensor")
-    expect(out.shape == (N, M) and out.dtype == x.dtype and out.device == x.device,
-           f"transpose() on {on} returned {tuple(out.shape)} {out.dtype} on {out.device}, expected ({N}, {M}) "
-           f"{x.dtype} on {x.device}")
+    guard = forbid_torch_compute()  # the output comes back NaN-filled; x stays as it was
+    out = call_checked(kata.module().transpose, x, name="transpose()", on=on, within=[guard], guard=True,
+                       returns=torch.Tensor, shape=(N, M), dtype=x.dtype, device=x.device)
     expect(M * N <= 1 or out.is_contiguous(), f"transpose() on {on} returned strides {out.stride()}: the result is a "
            "new row-major tensor (x.t() as a view is not the exercise)")
     expect(M * N == 0 or guard.launches >= 1, f"transpose() on {on} launched no Triton kernel")
     if x.dtype == torch.int8:  # poisoned int8 bytes are not NaN: compare and explain by hand
-        want = x0.cpu().t()
+        want = x.cpu().t()
         bad = (out.cpu() != want).nonzero()
         if len(bad):
             i, j = bad[0].tolist()
@@ -49,7 +34,7 @@ def check(kata, x, on):
                                  f"{out.cpu()[i, j].item()}, expected {want[i, j].item()} (-91 is the poison an "
                                  "unwritten int8 element holds)")
     else:
-        assert_equal(out, x0.cpu().t(), what="transpose(x)", on=on)
+        assert_equal(out, x.cpu().t(), what="transpose(x)", on=on)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=[f"{m}x{n}" for m, n in SHAPES])
@@ -90,17 +75,10 @@ def test_bytes_moved(kata, device, layout):
         out = mod.transpose(x)
     assert_equal(out, x.cpu().t(), what="transpose(x)", on=f"the bytes-moved input x {describe(x)}")
     need = 2 * M * N * 4
-    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3))
-    if moved.total == need:
-        return
-    why = []
-    if moved.torch_bytes:
-        why.append(f"torch copies moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])}): a strided "
-                   "x needs no copy; pass its strides and let the kernel read it where it is")
-    if moved.loaded > M * N * 4 or moved.stored > M * N * 4:
-        why.append(f"kernels loaded {moved.loaded // 4:,} and stored {moved.stored // 4:,} elements of {M * N:,}: "
-                   "mask both axes of every tile, and visit each tile once")
-    pytest.fail(f"transpose() of x {describe(x)} moved {moved.total:,} bytes; reading x once and writing out once "
-                f"is 2 x {M * N:,} x 4 = {need:,}, and the gate is exactly that.\n  {moved}\n  - "
-                + "\n  - ".join(why or ["fewer bytes than the minimum: some elements are never read or written"]),
-                pytrace=False)
+    check_bytes(kata, moved, need=need, exact=True, unit=4, noun="elements",
+                headline=f"transpose() of x {describe(x)} moved {moved.total:,} bytes; reading x once and writing out "
+                         f"once is 2 x {M * N:,} x 4 = {need:,}, and the gate is exactly that.",
+                torch_hint="a strided x needs no copy; pass its strides and let the kernel read it where it is",
+                loaded=(M * N * 4, "reading x once", "mask both axes of every tile, and visit each tile once"),
+                stored=(M * N * 4, "writing out once", "mask both axes of every tile, and visit each tile once"),
+                short="fewer bytes than the minimum: some elements are never read or written")

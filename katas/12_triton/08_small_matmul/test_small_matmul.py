@@ -3,47 +3,31 @@ transposed operands. int8 exact (int32 accumulation), fp32 and fp16 against floa
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_equal, assert_unchanged
-from kata.tritonkit import forbid_torch_compute, guard_allocations
+from kata.testing import assert_close, assert_equal
+from kata.tritonkit import forbid_torch_compute
+from kata.toolkit import call_checked, describe, expect, randn
 
 # (M, N, K): K is never a multiple of 16 except in the 64-cube, so padding along K is always read.
 SHAPES = [(1, 1, 1), (17, 33, 9), (33, 65, 47), (64, 64, 64), (100, 37, 129)]
 
 
 def make(shape, dtype, device, seed):
-    g = torch.Generator().manual_seed(seed)
     if dtype == torch.int8:
+        g = torch.Generator().manual_seed(seed)
         return torch.randint(-128, 128, shape, generator=g, dtype=torch.int8).to(device)
-    return torch.randn(shape, generator=g).to(dtype=dtype, device=device)
-
-
-def describe(t):
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()}"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
+    return randn(shape, dtype, device, seed)
 
 
 def check(kata, a, b, on):
-    mod = kata.module()
-    a0, b0 = a.clone(), b.clone()
-    with forbid_torch_compute() as guard, guard_allocations():  # the output comes back NaN/poison-filled
-        c = mod.matmul(a, b)
-    assert_unchanged(a0, a.contiguous(), what=f"A (on {on})")
-    assert_unchanged(b0, b.contiguous(), what=f"B (on {on})")
     M, N = a.shape[0], b.shape[1]
     want_dtype = torch.int32 if a.dtype == torch.int8 else torch.float32
-    expect(isinstance(c, torch.Tensor), f"matmul() on {on} returned {type(c).__name__}, expected a tensor")
-    expect(c.shape == (M, N) and c.dtype == want_dtype and c.device == a.device,
-           f"matmul() on {on} returned {tuple(c.shape)} {c.dtype} on {c.device}, expected ({M}, {N}) {want_dtype} "
-           f"on {a.device}")
+    guard = forbid_torch_compute()  # the output comes back NaN/poison-filled; A and B stay as they were
+    c = call_checked(kata.module().matmul, a, b, name="matmul()", on=on, within=[guard], guard=True,
+                     returns=torch.Tensor, shape=(M, N), dtype=want_dtype, device=a.device)
     expect(guard.launches >= 1, f"matmul() on {on} launched no Triton kernel: use tl.dot in matmul_kernel")
-    ad, bd = a0.cpu().double(), b0.cpu().double()
+    ad, bd = a.cpu().double(), b.cpu().double()
     if a.dtype == torch.int8:
-        assert_equal(c, (a0.cpu().long() @ b0.cpu().long()).int(), what="matmul(A, B)", on=on)
+        assert_equal(c, (a.cpu().long() @ b.cpu().long()).int(), what="matmul(A, B)", on=on)
     else:
         # float32 accumulation (and fp32 products, not tf32: input_precision="ieee" on a GPU)
         tol = float(2e-6 * (ad.abs() @ bd.abs()).max() + 1e-6)

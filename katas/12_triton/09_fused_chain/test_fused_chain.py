@@ -1,31 +1,21 @@
 """A fused elementwise chain in Triton: silu(alpha * x + y) * z computed in float32 on each loaded
 block, against float64; large magnitudes (sigmoid must not overflow into NaN); and bytes moved: each
 input read once, the output written once, nothing in between."""
+from functools import partial
+
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_unchanged
+from kata.testing import assert_close
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bytes, describe, expect, randn
+
+randn = partial(randn, scale=2.0)  # the inputs: 2 * N(0, 1) unless a test says otherwise
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 TOL = {torch.float32: (1e-6, 1e-5), torch.float16: (1e-3, 2e-3)}  # (atol, rtol): fp16 is one rounding at the end
 ALPHA = 1.5
 SIZES = [1, 127, 1025, 7919, 65537]
-
-
-def randn(shape, dtype, device, seed, scale=2.0):
-    g = torch.Generator().manual_seed(seed)
-    return (scale * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
-
-
-def describe(t):
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()}"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def reference(x, y, z, alpha):
@@ -52,24 +42,16 @@ def assert_chain_close(out, want, tol, what, on):
 
 
 def check(kata, x, y, z, alpha, on):
-    mod = kata.module()
-    x0, y0, z0 = x.clone(), y.clone(), z.clone()
-    with forbid_torch_compute() as guard, guard_allocations():  # the output comes back NaN-filled
-        out = mod.fused(x, y, z, alpha)
-    for name, a, b in (("x", x0, x), ("y", y0, y), ("z", z0, z)):
-        assert_unchanged(a.contiguous(), b.contiguous(), what=f"{name} (on {on})")
-    expect(isinstance(out, torch.Tensor), f"fused() on {on} returned {type(out).__name__}, expected a tensor")
-    expect(out.shape == x.shape and out.dtype == x.dtype and out.device == x.device,
-           f"fused() on {on} returned {tuple(out.shape)} {out.dtype} on {out.device}, expected {tuple(x.shape)} "
-           f"{x.dtype} on {x.device}")
+    guard = forbid_torch_compute()  # the output comes back NaN-filled; x, y and z stay as they were
+    out = call_checked(kata.module().fused, x, y, z, alpha, name="fused()", on=on, within=[guard], guard=True, like=x)
     expect(x.numel() == 0 or guard.launches >= 1, f"fused() on {on} launched no Triton kernel")
-    want = reference(x0, y0, z0, alpha)
+    want = reference(x, y, z, alpha)
     try:
-        assert_chain_close(out, want, tolerance(x0, y0, z0, alpha), what=f"fused(x, y, z, alpha={alpha})", on=on)
+        assert_chain_close(out, want, tolerance(x, y, z, alpha), what=f"fused(x, y, z, alpha={alpha})", on=on)
     except AssertionError as e:
         hint = ""
         got = out.cpu().double()
-        t = alpha * x0.cpu().double() + y0.cpu().double()
+        t = alpha * x.cpu().double() + y.cpu().double()
         if torch.isnan(got[t.abs() > 80]).any():
             hint = ("\n  NaN where |alpha * x + y| is large: exp(t) overflows to inf there, and inf / inf is NaN. "
                     "Write silu(t) as t / (1 + exp(-t)), which tends to t or -0 instead")
@@ -95,7 +77,7 @@ def test_large_magnitudes(kata, device, dtype):
     # alpha * x + y reaches +-300 (fp32) or +-60 (fp16: values that large still fit), where exp overflows.
     d = DTYPES[dtype]
     scale = 100.0 if dtype == "fp32" else 20.0
-    x, y, z = randn(4097, d, device, 4, scale), randn(4097, d, device, 5, scale), randn(4097, d, device, 6)
+    x, y, z = randn(4097, d, device, 4, scale=scale), randn(4097, d, device, 5, scale=scale), randn(4097, d, device, 6)
     check(kata, x, y, z, ALPHA, on=f"4097 {dtype} elements with |x|, |y| up to {4 * scale:g} (compute in float32)")
 
 
@@ -114,18 +96,10 @@ def test_bytes_moved(kata, device, dtype):
     assert_chain_close(out, reference(x, y, z, ALPHA), tolerance(x, y, z, ALPHA), what="fused()",
                        on="the bytes-moved input")
     need = 4 * n * isz
-    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3),
-                launches=moved.launches)
-    if moved.total == need:
-        return
-    why = []
-    if moved.launches > 1:
-        why.append(f"{moved.launches} kernel launches: each intermediate one kernel writes and the next reads back "
-                   "costs two passes over memory. Do the whole chain in one kernel, in registers")
-    if moved.torch_bytes:
-        why.append(f"torch copies and fills moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])})")
-    if moved.launches == 1 and moved.loaded > 3 * n * isz:
-        why.append("one kernel, but it loaded more than x, y and z once each: mask every load with offsets < n")
-    pytest.fail(f"fused() on {n:,} {dtype} elements moved {moved.total:,} bytes; reading x, y, z once and writing "
-                f"out once is 4 x {n:,} x {isz} = {need:,}, so you moved {moved.total / need:.2f}x that, and the gate "
-                f"is exactly 1x.\n  {moved}\n  - " + "\n  - ".join(why or ["?"]), pytrace=False)
+    check_bytes(kata, moved, need=need, exact=True, unit=isz, noun="elements",
+                headline=f"fused() on {n:,} {dtype} elements moved {moved.total:,} bytes; reading x, y, z once and "
+                         f"writing out once is 4 x {n:,} x {isz} = {need:,}, so you moved {moved.total / need:.2f}x "
+                         "that, and the gate is exactly 1x.",
+                launches=(1, "each intermediate one kernel writes and the next reads back costs two passes over "
+                             "memory. Do the whole chain in one kernel, in registers"),
+                loaded=(3 * n * isz, "x, y and z once each", "mask every load with offsets < n"))

@@ -1,11 +1,16 @@
 """Vector add in Triton: exact sums on awkward sizes, no torch compute, then bytes moved (CPU, counted in
 the interpreter) and bandwidth (GPU, timed)."""
+from functools import partial
+
 import pytest
 import torch
 
-from kata.testing import assert_equal, assert_unchanged
-from kata.timing import copy_bandwidth, gbps, gpu_ms
+from kata.testing import assert_equal
+from kata.timing import gpu_ms
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bandwidth, check_bytes, describe, randn
+
+randn = partial(randn, scale=4.0)  # the inputs: 4 * N(0, 1), seeded
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 # 1025 and the primes are a multiple of no block size: the last block is always partial. 65537 needs
@@ -13,35 +18,12 @@ DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 SIZES = [1, 2, 127, 128, 1000, 1024, 1025, 4097, 7919, 65537]
 
 
-def randn(shape, dtype, device, seed):
-    g = torch.Generator().manual_seed(seed)
-    return (4 * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
-
-
-def describe(t: torch.Tensor) -> str:
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()} (not contiguous)"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
-
-
 def check_add(kata, x, y, on: str):
     """Call the learner's add(x, y) and check everything about the answer except speed."""
-    mod = kata.module()
-    x0, y0 = x.clone(), y.clone()
-    with guard_allocations():  # the output comes back NaN-filled with poisoned margins around it
-        out = mod.add(x, y)
-    assert_unchanged(x0.contiguous(), x.contiguous(), what=f"x (on {on})")  # contiguous: numpy views them
-    assert_unchanged(y0.contiguous(), y.contiguous(), what=f"y (on {on})")
-    expect(isinstance(out, torch.Tensor), f"add(x, y) on {on} returned {type(out).__name__}, expected a torch.Tensor")
-    expect(out.shape == x.shape, f"add(x, y) on {on} returned shape {tuple(out.shape)}, expected {tuple(x.shape)}: "
-                                 "the result has the inputs' shape (torch.empty_like(x))")
-    expect(out.dtype == x.dtype, f"add(x, y) on {on} returned {out.dtype} for {x.dtype} inputs: the result has the "
-                                 "inputs' dtype (torch.empty_like(x))")
-    expect(out.device == x.device, f"add(x, y) on {on} returned a tensor on {out.device}; the inputs are on {x.device}")
+    # The output comes back NaN-filled with poisoned margins around it; the result has the inputs' shape,
+    # dtype and device (torch.empty_like(x)), and x and y are left as they were.
+    out = call_checked(kata.module().add, x, y, name="add(x, y)", on=on, guard=True, like=x,
+                       hint="the result has the inputs' shape and dtype: torch.empty_like(x)")
     want = x.cpu() + y.cpu()  # one rounding, so exact: fp32/fp16/bf16 sums are correctly rounded everywhere
     assert_equal(out, want, what="add(x, y)", on=on)
 
@@ -149,30 +131,17 @@ def test_bytes_moved(kata, device, dtype):
         out = mod.add(x, y)
     assert_equal(out, x + y, what="add(x, y)", on=f"n={n} {dtype} elements (the bytes-moved input)")
     need = 3 * n * isz
-    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3),
-                launches=moved.launches)
-    if moved.total == need:
-        return
-    why = []
-    if moved.launches == 0:
-        why.append("no Triton kernel ran: the sum was computed some other way (see test_no_torch_compute)")
-    if moved.loaded > 2 * n * isz:
-        why.append(f"kernels loaded {moved.loaded // isz:,} elements where reading x and y once is {2 * n:,}: "
-                   "an unmasked tl.load reads the padding past the end of the last block, or a second pass "
-                   "reads data again")
-    if moved.stored > n * isz:
-        why.append(f"kernels stored {moved.stored // isz:,} elements where writing out once is {n:,}: a second "
-                   "pass (copy x into out, then add y in place) or an unmasked tl.store")
-    if moved.torch_bytes:
-        why.append(f"torch copies and fills beside the kernel moved {moved.torch_bytes:,} bytes "
-                   f"({'; '.join(moved.torch_ops[:3])}): allocate the output with torch.empty_like and let "
-                   "the kernel do all the reading and writing")
-    if moved.total < need and moved.launches:
-        why.append("less than reading both inputs and writing the output once: some elements are never read "
-                   "or written (see the correctness tests)")
-    pytest.fail(f"add(x, y) on {n:,} {dtype} elements moved {moved.total:,} bytes; the minimum is 3 x {n:,} x "
-                f"{isz} = {need:,} (read x, read y, write out, once each), so you moved {moved.total / need:.2f}x "
-                f"that, and the gate is exactly 1x.\n  {moved}\n  - " + "\n  - ".join(why), pytrace=False)
+    check_bytes(kata, moved, need=need, exact=True, unit=isz, noun="elements",
+                headline=f"add(x, y) on {n:,} {dtype} elements moved {moved.total:,} bytes; the minimum is 3 x {n:,} x "
+                         f"{isz} = {need:,} (read x, read y, write out, once each), so you moved "
+                         f"{moved.total / need:.2f}x that, and the gate is exactly 1x.",
+                loaded=(2 * n * isz, "reading x and y once", "an unmasked tl.load reads the padding past the end of "
+                        "the last block, or a second pass reads data again"),
+                stored=(n * isz, "writing out once", "a second pass (copy x into out, then add y in place) or an "
+                        "unmasked tl.store"),
+                torch_hint="allocate the output with torch.empty_like and let the kernel do all the reading and writing",
+                short="less than reading both inputs and writing the output once: some elements are never read or "
+                      "written (see the correctness tests)")
 
 
 # ---------------------------------------------------------------------------------- bandwidth (GPU)
@@ -199,19 +168,13 @@ def _timed(kata):
 @pytest.mark.wallclock
 def test_bandwidth(kata):
     mod, x, y = _timed(kata)
-    ms = gpu_ms(lambda: mod.add(x, y))
-    nbytes = 3 * N_GPU * 4
-    copy = copy_bandwidth()
-    frac = nbytes / (ms * 1e-3) / copy
-    kata.record(ms=round(ms, 4), gbps=round(gbps(nbytes, ms), 1), copy_gbps=round(copy / 1e9, 1),
-                fraction_of_copy=round(frac, 3))
-    expect(frac >= FRACTION_OF_COPY, (
-        f"add(x, y) on {N_GPU:,} fp32 elements took {ms:.3f} ms: {gbps(nbytes, ms):,.0f} GB/s counting the "
-        f"{nbytes / 1e9:.2f} GB that must move (read x, read y, write out), {frac:.2f} of this GPU's copy "
-        f"bandwidth ({copy / 1e9:,.0f} GB/s); the gate is {FRACTION_OF_COPY}.\n"
-        "  A second pass over memory (copy, then add) costs 5n elements of traffic instead of 3n; a very "
-        "small BLOCK_SIZE means many tiny programs and more overhead per byte (1024 is a good start); torch copies or fills in the "
-        "wrapper (.contiguous() of a contiguous tensor is free, torch.zeros_like is not) add their own traffic."))
+    check_bandwidth(
+        kata, what=f"add(x, y) on {N_GPU:,} fp32 elements", ms=gpu_ms(lambda: mod.add(x, y)), nbytes=3 * N_GPU * 4,
+        moves="read x, read y, write out", fraction=FRACTION_OF_COPY, fraction_hint=(
+            "A second pass over memory (copy, then add) costs 5n elements of traffic instead of 3n; a very small "
+            "BLOCK_SIZE means many tiny programs and more overhead per byte (1024 is a good start); torch copies or "
+            "fills in the wrapper (.contiguous() of a contiguous tensor is free, torch.zeros_like is not) add "
+            "their own traffic."))
 
 
 @pytest.mark.gpu
@@ -219,11 +182,8 @@ def test_bandwidth(kata):
 @pytest.mark.wallclock
 def test_vs_torch(kata):
     mod, x, y = _timed(kata)
-    ms = gpu_ms(lambda: mod.add(x, y))
-    torch_ms = gpu_ms(lambda: x + y)
-    ratio = torch_ms / ms
-    kata.record(ms=round(ms, 4), torch_ms=round(torch_ms, 4), speed_vs_torch=round(ratio, 3))
-    expect(ratio >= VS_TORCH, (
-        f"add(x, y) on {N_GPU:,} fp32 elements took {ms:.3f} ms, torch's x + y {torch_ms:.3f} ms: you run at "
-        f"{ratio:.2f}x torch's speed, the gate is {VS_TORCH}x. Both are bound by memory bandwidth, so the "
-        "gap is extra traffic or idle memory: see test_bandwidth's message and the README's hints."))
+    check_bandwidth(
+        kata, what=f"add(x, y) on {N_GPU:,} fp32 elements", ms=gpu_ms(lambda: mod.add(x, y)), nbytes=3 * N_GPU * 4,
+        moves="read x, read y, write out", baseline_ms=gpu_ms(lambda: x + y), baseline_name="torch's x + y",
+        vs_baseline=VS_TORCH, baseline_hint="Both are bound by memory bandwidth, so the gap is extra traffic or idle "
+                                            "memory: see test_bandwidth's message and the README's hints.")

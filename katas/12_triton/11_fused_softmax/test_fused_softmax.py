@@ -1,12 +1,17 @@
 """Fused softmax in Triton: rows against a float64 softmax (awkward lengths, huge magnitudes, strided
 inputs, never-written outputs), no torch compute, then bytes moved (CPU, counted in the interpreter) and
 bandwidth (GPU, timed against the copy ceiling and torch.softmax)."""
+from functools import partial
+
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_unchanged
-from kata.timing import copy_bandwidth, gbps, gpu_ms
+from kata.testing import assert_close
+from kata.timing import copy_bandwidth, gpu_ms
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bandwidth, check_bytes, check_low_precision, describe, expect, randn
+
+randn = partial(randn, scale=4.0)  # the inputs: 4 * N(0, 1) unless a test says otherwise
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 # |got - want| <= atol + rtol * |want| against float64. The kernel computes in fp32: what is left is
@@ -17,37 +22,16 @@ TOL = {torch.float32: dict(atol=1e-6, rtol=1e-5), torch.float16: dict(atol=1e-6,
 SHAPES = [(1, 1), (1, 2), (3, 7), (17, 127), (8, 128), (33, 1000), (4, 1025), (3, 4097), (2, 16384)]
 
 
-def randn(shape, dtype, device, seed, scale=4.0):
-    g = torch.Generator().manual_seed(seed)
-    return (scale * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
-
-
-def describe(t: torch.Tensor) -> str:
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()} (not contiguous)"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
-
-
 def oracle(x: torch.Tensor) -> torch.Tensor:
     return torch.softmax(x.detach().cpu().double(), dim=-1)
 
 
 def check_softmax(kata, x, on: str):
     """Call the learner's softmax(x) and check everything about the answer except speed."""
-    mod = kata.module()
-    x0 = x.clone()
-    with guard_allocations():  # what the wrapper allocates comes back NaN-filled, between poisoned margins
-        out = mod.softmax(x)
-    assert_unchanged(x0.contiguous(), x.contiguous(), what=f"x (on {on})")
-    expect(isinstance(out, torch.Tensor), f"softmax(x) on {on} returned {type(out).__name__}, expected a tensor")
-    expect(out.shape == x.shape, f"softmax(x) on {on} returned shape {tuple(out.shape)}, expected {tuple(x.shape)}")
-    expect(out.dtype == x.dtype, f"softmax(x) on {on} returned {out.dtype} for a {x.dtype} input: the result has "
-                                 "the input's dtype (compute in fp32 inside the kernel, store in the input's dtype)")
-    expect(out.device == x.device, f"softmax(x) on {on} returned a tensor on {out.device}; x is on {x.device}")
+    # What the wrapper allocates comes back NaN-filled, between poisoned margins. The result has the input's
+    # shape and dtype (compute in fp32 inside the kernel, store in the input's dtype).
+    out = call_checked(kata.module().softmax, x, name="softmax(x)", on=on, guard=True, like=x,
+                       hint="compute in fp32 inside the kernel, store in the input's dtype")
     assert_close(out, oracle(x), **TOL[x.dtype], what="softmax(x)", on=on)
     return out
 
@@ -121,19 +105,10 @@ def test_bf16(kata, device, shape):
     # bf16 is the GPU tier (the interpreter's bf16 arithmetic is wrong). The rule: your error against a
     # float64 softmax is at most twice torch's own bf16 error on the same input, plus a hair.
     x = randn(shape, torch.bfloat16, device, seed=shape[1])
-    mod = kata.module()
-    with guard_allocations():
-        out = mod.softmax(x)
-    expect(out.dtype == torch.bfloat16 and out.shape == x.shape,
-           f"softmax(x) of a {describe(x)} input returned {describe(out)}: same shape and dtype as x")
-    want = oracle(x)
-    err = (out.double().cpu() - want).abs().max().item()
-    torch_err = (torch.softmax(x, dim=-1).double().cpu() - want).abs().max().item()
-    kata.record(max_error=err, torch_max_error=torch_err)
-    expect(err <= 2 * torch_err + 1e-6,
-           f"softmax(x) on {describe(x)}: largest error {err:.3g} against a float64 softmax; torch.softmax in "
-           f"bf16 is off by at most {torch_err:.3g} and the gate is twice that. Compute in fp32 inside the "
-           "kernel (x.to(tl.float32)) and round to bf16 once, at the store.")
+    out = call_checked(kata.module().softmax, x, name="softmax(x)", on=describe(x), guard=True, like=x)
+    check_low_precision(kata, out, oracle(x), torch.softmax(x, dim=-1), what=f"softmax(x) on {describe(x)}",
+                        baseline_name="torch.softmax", hint="Compute in fp32 inside the kernel (x.to(tl.float32)) "
+                                                            "and round to bf16 once, at the store.")
 
 
 # -------------------------------------------------------------------------------- bytes moved (CPU)
@@ -152,27 +127,17 @@ def test_bytes_moved(kata, device, dtype):
         out = mod.softmax(x)
     assert_close(out, oracle(x), **TOL[x.dtype], what="softmax(x)", on=f"the bytes-moved input {describe(x)}")
     need = 2 * rows * n * isz
-    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3),
-                launches=moved.launches)
-    if moved.total <= need:
-        return
-    why = []
-    if moved.launches > 1:
-        why.append(f"{moved.launches} kernel launches: each step in its own kernel (max, exp, sum, divide) "
-                   "sends the row through memory again; keep the row in registers from load to store")
-    if moved.loaded > rows * n * isz:
-        why.append(f"kernels loaded {moved.loaded // isz:,} elements' worth where reading x once is {rows * n:,}: "
-                   "a second pass over the row, an fp32 temporary, or an unmasked load reading padding")
-    if moved.stored > rows * n * isz:
-        why.append(f"kernels stored {moved.stored // isz:,} elements' worth where writing the output once is "
-                   f"{rows * n:,}: temporaries written to memory, or an unmasked store")
-    if moved.torch_bytes:
-        why.append(f"torch copies and fills moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:3])}): "
-                   "a .contiguous() copy of a strided input reads and writes it all once more; pass the "
-                   "strides to the kernel instead, and allocate the output with torch.empty")
-    pytest.fail(f"softmax(x) on {describe(x)} moved {moved.total:,} bytes; the minimum is 2 x {rows} x {n} x "
-                f"{isz} = {need:,} (read x once, write the output once), so you moved {moved.total / need:.2f}x "
-                f"that, and the gate is 1x.\n  {moved}\n  - " + "\n  - ".join(why), pytrace=False)
+    check_bytes(kata, moved, need=need, unit=isz, noun="elements' worth",
+                headline=f"softmax(x) on {describe(x)} moved {moved.total:,} bytes; the minimum is 2 x {rows} x {n} x "
+                         f"{isz} = {need:,} (read x once, write the output once), so you moved "
+                         f"{moved.total / need:.2f}x that, and the gate is 1x.",
+                launches=(1, "each step in its own kernel (max, exp, sum, divide) sends the row through memory "
+                             "again; keep the row in registers from load to store"),
+                loaded=(rows * n * isz, "reading x once", "a second pass over the row, an fp32 temporary, or an "
+                        "unmasked load reading padding"),
+                stored=(rows * n * isz, "writing the output once", "temporaries written to memory, or an unmasked store"),
+                torch_hint="a .contiguous() copy of a strided input reads and writes it all once more; pass the "
+                           "strides to the kernel instead, and allocate the output with torch.empty")
 
 
 # ---------------------------------------------------------------------------------- bandwidth (GPU)
@@ -198,21 +163,12 @@ def test_bandwidth(kata, dtype):
     expect((out.float() - want).abs().max().item() < 1e-2,
            f"softmax(x) on {GPU_SHAPE} {dtype} is wrong: fix correctness before speed")
     del out, want
-    ms = gpu_ms(lambda: mod.softmax(x))
     torch_ms = gpu_ms(lambda: torch.softmax(x, dim=-1))
     nbytes = 2 * x.numel() * x.element_size()
-    copy = copy_bandwidth()
-    frac, ratio = nbytes / (ms * 1e-3) / copy, torch_ms / ms
-    kata.record(ms=round(ms, 4), gbps=round(gbps(nbytes, ms), 1), copy_gbps=round(copy / 1e9, 1),
-                fraction_of_copy=round(frac, 3), torch_ms=round(torch_ms, 4), speed_vs_torch=round(ratio, 3),
-                torch_fraction_of_copy=round(nbytes / (torch_ms * 1e-3) / copy, 3))
-    expect(frac >= FRACTION_OF_COPY, (
-        f"softmax(x) on {GPU_SHAPE} {dtype} took {ms:.3f} ms: {gbps(nbytes, ms):,.0f} GB/s counting the "
-        f"{nbytes / 1e9:.2f} GB that must move (read x, write out), {frac:.2f} of this GPU's copy bandwidth "
-        f"({copy / 1e9:,.0f} GB/s); the gate is {FRACTION_OF_COPY}.\n  Each extra kernel or temporary is "
-        "another pass over memory: keep the row in registers from load to store. num_warps matters for long "
-        "rows (8 for 8192 columns)."))
-    expect(ratio >= VS_TORCH, (
-        f"softmax(x) on {GPU_SHAPE} {dtype} took {ms:.3f} ms, torch.softmax {torch_ms:.3f} ms: {ratio:.2f}x "
-        f"torch's speed; the gate is {VS_TORCH}x. A fused kernel reading each row once beats torch's "
-        "general-purpose kernel here."))
+    check_bandwidth(
+        kata, what=f"softmax(x) on {GPU_SHAPE} {dtype}", ms=gpu_ms(lambda: mod.softmax(x)), nbytes=nbytes,
+        moves="read x, write out", fraction=FRACTION_OF_COPY, baseline_ms=torch_ms, baseline_name="torch.softmax",
+        vs_baseline=VS_TORCH, record=dict(torch_fraction_of_copy=round(nbytes / (torch_ms * 1e-3) / copy_bandwidth(), 3)),
+        fraction_hint="Each extra kernel or temporary is another pass over memory: keep the row in registers from "
+                      "load to store. num_warps matters for long rows (8 for 8192 columns).",
+        baseline_hint="A fused kernel reading each row once beats torch's general-purpose kernel here.")

@@ -1,34 +1,22 @@
 """Online softmax in Triton: rows longer than a block against a float64 softmax (rising maxima, huge
 magnitudes, partial last blocks, strided inputs), the block size honoured, no torch compute, then bytes
 moved (CPU, counted in the interpreter) and bandwidth (GPU, timed against the copy ceiling and torch)."""
-import contextlib
+from functools import partial
 
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_unchanged
-from kata.timing import copy_bandwidth, gbps, gpu_ms
+from kata.testing import assert_close
+from kata.timing import gpu_ms
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bandwidth, check_bytes, check_low_precision, describe, expect, randn
+
+randn = partial(randn, scale=4.0)  # the inputs: 4 * N(0, 1) unless a test says otherwise
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 TOL = {torch.float32: dict(atol=1e-6, rtol=1e-5), torch.float16: dict(atol=1e-6, rtol=1.5e-3)}
 # (rows, n_cols, block_size): rows many blocks long, last block partial; None lets the wrapper choose.
 CASES = [(1, 1, 16), (3, 7, 16), (5, 1000, 64), (4, 1025, 128), (2, 5000, 256), (2, 100_003, None)]
-
-
-def randn(shape, dtype, device, seed, scale=4.0):
-    g = torch.Generator().manual_seed(seed)
-    return (scale * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
-
-
-def describe(t: torch.Tensor) -> str:
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()} (not contiguous)"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def oracle(x: torch.Tensor) -> torch.Tensor:
@@ -40,15 +28,9 @@ def call(mod, x, block_size):
 
 
 def check_softmax(kata, x, block_size, on: str):
-    mod = kata.module()
-    x0 = x.clone()
-    with guard_allocations():  # the output comes back NaN-filled, between poisoned margins
-        out = call(mod, x, block_size)
     on = f"{on}, block_size={block_size}"
-    assert_unchanged(x0.contiguous(), x.contiguous(), what=f"x (on {on})")
-    expect(isinstance(out, torch.Tensor), f"softmax(x) on {on} returned {type(out).__name__}, expected a tensor")
-    expect(out.shape == x.shape and out.dtype == x.dtype and out.device == x.device,
-           f"softmax(x) on {on} returned {describe(out)} on {out.device}: expected x's shape, dtype and device")
+    # the output comes back NaN-filled, between poisoned margins; it has x's shape, dtype and device
+    out = call_checked(call, kata.module(), x, block_size, name="softmax(x)", on=on, guard=True, like=x)
     assert_close(out, oracle(x), **TOL[x.dtype], what="softmax(x)", on=on)
 
 
@@ -153,19 +135,9 @@ def test_no_torch_compute(kata, device):
 def test_bf16(kata, device, shape):
     # Error against float64 at most twice torch's own bf16 error on the same input (plus a hair).
     x = randn(shape, torch.bfloat16, device, seed=shape[1])
-    mod = kata.module()
-    with guard_allocations():
-        out = mod.softmax(x)
-    expect(out.dtype == torch.bfloat16 and out.shape == x.shape,
-           f"softmax(x) of a {describe(x)} input returned {describe(out)}: same shape and dtype as x")
-    want = oracle(x)
-    err = (out.double().cpu() - want).abs().max().item()
-    torch_err = (torch.softmax(x, dim=-1).double().cpu() - want).abs().max().item()
-    kata.record(max_error=err, torch_max_error=torch_err)
-    expect(err <= 2 * torch_err + 1e-6,
-           f"softmax(x) on {describe(x)}: largest error {err:.3g} against a float64 softmax; torch.softmax in "
-           f"bf16 is off by at most {torch_err:.3g} and the gate is twice that. Keep m and d in fp32 and round "
-           "to bf16 once, at the store.")
+    out = call_checked(kata.module().softmax, x, name="softmax(x)", on=describe(x), guard=True, like=x)
+    check_low_precision(kata, out, oracle(x), torch.softmax(x, dim=-1), what=f"softmax(x) on {describe(x)}",
+                        baseline_name="torch.softmax", hint="Keep m and d in fp32 and round to bf16 once, at the store.")
 
 
 # -------------------------------------------------------------------------------- bytes moved (CPU)
@@ -185,26 +157,16 @@ def test_bytes_moved(kata, device, dtype):
     assert_close(out, oracle(x), **TOL[x.dtype], what="softmax(x)", on=f"the bytes-moved input {describe(x)}")
     pass_bytes = rows * n * isz
     need = 3 * pass_bytes
-    kata.record(bytes_moved=moved.total, bytes_minimum=need, passes=round(moved.total / pass_bytes, 2),
-                launches=moved.launches)
-    if moved.total <= need:
-        return
-    why = []
-    if moved.loaded > 2 * pass_bytes:
-        why.append(f"kernels loaded {moved.loaded / pass_bytes:.2f} passes over x: find the max and the sum in "
-                   "ONE sweep (the running sum is rescaled by exp(m_old - m_new) when the max rises), then a "
-                   "second sweep writes; a separate max sweep makes three reads")
-    if moved.stored > pass_bytes:
-        why.append(f"kernels stored {moved.stored / pass_bytes:.2f} passes: temporaries (exp values, partial "
-                   "results) written to memory")
-    if moved.launches > 1:
-        why.append(f"{moved.launches} kernel launches: one kernel can do the whole row")
-    if moved.torch_bytes:
-        why.append(f"torch copies and fills moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:3])}): "
-                   "pass the strides to the kernel instead of copying")
-    pytest.fail(f"softmax(x, block_size={block}) on {describe(x)} moved {moved.total:,} bytes, "
-                f"{moved.total / pass_bytes:.2f} passes over the data; the gate is 3 passes ({need:,} bytes: "
-                f"read x twice, write once).\n  {moved}\n  - " + "\n  - ".join(why), pytrace=False)
+    check_bytes(kata, moved, need=need, unit=pass_bytes, noun="passes over x", record=dict(passes=round(moved.total / pass_bytes, 2)),
+                headline=f"softmax(x, block_size={block}) on {describe(x)} moved {moved.total:,} bytes, "
+                         f"{moved.total / pass_bytes:.2f} passes over the data; the gate is 3 passes ({need:,} bytes: "
+                         "read x twice, write once).",
+                loaded=(2 * pass_bytes, "the online softmax's two sweeps", "find the max and the sum in ONE sweep "
+                        "(the running sum is rescaled by exp(m_old - m_new) when the max rises), then a second sweep "
+                        "writes; a separate max sweep makes three reads"),
+                stored=(pass_bytes, "writing once", "temporaries (exp values, partial results) written to memory"),
+                launches=(1, "one kernel can do the whole row"),
+                torch_hint="pass the strides to the kernel instead of copying")
 
 
 # ---------------------------------------------------------------------------------- bandwidth (GPU)
@@ -228,19 +190,10 @@ def test_bandwidth(kata):
     expect((out - torch.softmax(x, dim=-1)).abs().max().item() < 1e-5,
            f"softmax(x) on {GPU_SHAPE} fp32 is wrong: fix correctness before speed")
     del out
-    ms = gpu_ms(lambda: mod.softmax(x))
-    torch_ms = gpu_ms(lambda: torch.softmax(x, dim=-1))
-    nbytes = 2 * x.numel() * x.element_size()
-    copy = copy_bandwidth()
-    frac, ratio = nbytes / (ms * 1e-3) / copy, torch_ms / ms
-    kata.record(ms=round(ms, 4), gbps=round(gbps(nbytes, ms), 1), copy_gbps=round(copy / 1e9, 1),
-                fraction_of_copy=round(frac, 3), torch_ms=round(torch_ms, 4), speed_vs_torch=round(ratio, 3))
-    expect(frac >= FRACTION_OF_COPY, (
-        f"softmax(x) on {GPU_SHAPE} fp32 took {ms:.3f} ms: {gbps(nbytes, ms):,.0f} GB/s counting one read and "
-        f"one write ({nbytes / 1e9:.2f} GB), {frac:.2f} of this GPU's copy bandwidth ({copy / 1e9:,.0f} GB/s); "
-        f"the gate is {FRACTION_OF_COPY}. The online kernel reads each row twice and writes it once; more "
-        "passes (a separate max sweep, fp32 temporaries, several kernels) show up here. A block of 2048-4096 "
-        "elements with num_warps=8 keeps the loads wide."))
-    expect(ratio >= VS_TORCH, (
-        f"softmax(x) on {GPU_SHAPE} fp32 took {ms:.3f} ms, torch.softmax {torch_ms:.3f} ms: {ratio:.2f}x "
-        f"torch's speed; the gate is {VS_TORCH}x."))
+    check_bandwidth(
+        kata, what=f"softmax(x) on {GPU_SHAPE} fp32", ms=gpu_ms(lambda: mod.softmax(x)),
+        nbytes=2 * x.numel() * x.element_size(), moves="one read and one write", fraction=FRACTION_OF_COPY,
+        baseline_ms=gpu_ms(lambda: torch.softmax(x, dim=-1)), baseline_name="torch.softmax", vs_baseline=VS_TORCH,
+        fraction_hint="The online kernel reads each row twice and writes it once; more passes (a separate max "
+                      "sweep, fp32 temporaries, several kernels) show up here. A block of 2048-4096 elements with "
+                      "num_warps=8 keeps the loads wide.")

@@ -4,9 +4,9 @@ in the interpreter), bytes moved (CPU) and TFLOP/s against torch.matmul (GPU, au
 import pytest
 import torch
 
-from kata.testing import assert_unchanged
 from kata.timing import gpu_ms, tflops
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_low_precision, describe, expect, randn
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 # The CPU tier always passes a config: the interpreter cannot benchmark, so autotuning is the GPU tier.
@@ -17,21 +17,6 @@ SHAPES = [(1, 1, 1), (17, 16, 33), (64, 64, 64), (100, 130, 70), (200, 96, 160)]
 # Error allowed, per element, relative to (|A| @ |B|), the size of the terms summed: fp16/bf16 output
 # rounding is 2^-11..2^-9 of |C|; fp32 inputs may go through TF32 Tensor Cores on a GPU (2^-11 per term).
 REL = 3e-3
-
-
-def randn(shape, dtype, device, seed):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(shape, generator=g).to(dtype=dtype, device=device)
-
-
-def describe(t: torch.Tensor) -> str:
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()} (not contiguous)"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def check_close(c, a, b, on: str, rel: float = REL):
@@ -56,17 +41,10 @@ def check_close(c, a, b, on: str, rel: float = REL):
 
 
 def check_matmul(kata, a, b, on: str, config=CFG):
-    mod = kata.module()
-    a0, b0 = a.clone(), b.clone()
-    with guard_allocations():  # the output comes back NaN-filled, between poisoned margins
-        c = mod.matmul(a, b) if config is None else mod.matmul(a, b, config=config)
-    assert_unchanged(a0.contiguous(), a.contiguous(), what=f"a (on {on})")
-    assert_unchanged(b0.contiguous(), b.contiguous(), what=f"b (on {on})")
-    want_shape = (a.shape[0], b.shape[1])
-    expect(isinstance(c, torch.Tensor) and tuple(c.shape) == want_shape and c.dtype == a.dtype
-           and c.device == a.device,
-           f"matmul(a, b) on {on} returned {describe(c) if isinstance(c, torch.Tensor) else type(c).__name__}: "
-           f"expected shape {want_shape}, dtype {a.dtype}, device {a.device}")
+    kw = {} if config is None else {"config": config}
+    # the output comes back NaN-filled, between poisoned margins: (M, N), a's dtype and device
+    c = call_checked(kata.module().matmul, a, b, **kw, name="matmul(a, b)", on=on, guard=True, like=a,
+                     shape=(a.shape[0], b.shape[1]))
     check_close(c, a, b, on)
     return c
 
@@ -131,18 +109,11 @@ def test_bf16_autotuned(kata, device, shape):
     # torch.matmul's own in bf16, plus a hair.
     m, k, n = shape
     a, b = randn((m, k), torch.bfloat16, device, 1), randn((k, n), torch.bfloat16, device, 2)
-    mod = kata.module()
-    with guard_allocations():
-        c = mod.matmul(a, b)
-    expect(c.dtype == torch.bfloat16 and tuple(c.shape) == (m, n), f"matmul(a, b) returned {describe(c)}")
-    want = a.double().cpu() @ b.double().cpu()
-    err = (c.double().cpu() - want).abs().max().item()
-    torch_err = ((a @ b).double().cpu() - want).abs().max().item()
-    kata.record(max_error=err, torch_max_error=torch_err)
-    expect(err <= 2 * torch_err + 1e-3,
-           f"matmul(a, b) on {shape} bf16 (autotuned): largest error {err:.3g} against float64; torch.matmul "
-           f"in bf16 is off by {torch_err:.3g}, the gate is twice that. Accumulate in fp32 (tl.dot's default "
-           "accumulator) and round to bf16 once, at the store.")
+    on = f"{shape} bf16 (autotuned)"
+    c = call_checked(kata.module().matmul, a, b, name="matmul(a, b)", on=on, guard=True, like=a, shape=(m, n))
+    check_low_precision(kata, c, a.double().cpu() @ b.double().cpu(), a @ b, what=f"matmul(a, b) on {on}",
+                        baseline_name="torch.matmul", slack=1e-3, hint="Accumulate in fp32 (tl.dot's default "
+                        "accumulator) and round to bf16 once, at the store.")
 
 
 # --------------------------------------------------------------------------- program order (interpreter)

@@ -6,9 +6,10 @@ import math
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_unchanged
+from kata.testing import assert_close
 from kata.timing import gpu_ms, tflops
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_low_precision, describe, expect, randn
 
 # fp16: P is rounded to fp16 before P V and O to fp16 at the store (2^-11 each). fp32: on a GPU tl.dot
 # may use TF32 (2^-11 per input), which the tolerance allows for.
@@ -17,21 +18,6 @@ TOL = {torch.float16: dict(atol=3e-3, rtol=3e-3), torch.float32: dict(atol=5e-3,
 # blocks check that the causal bound does not assume block_m == block_n.
 CASES = [(1, 1, 1, 16, 16, 16), (1, 2, 17, 16, 16, 16), (2, 2, 100, 32, 32, 32), (1, 2, 129, 64, 32, 16),
          (1, 1, 96, 64, 16, 32)]
-
-
-def randn(shape, dtype, device, seed, scale=1.0):
-    g = torch.Generator().manual_seed(seed)
-    return (scale * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
-
-
-def describe(t: torch.Tensor) -> str:
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()} (not contiguous)"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def oracle(q, k, v, causal, sm_scale=None):
@@ -49,15 +35,9 @@ def qkv(shape, dtype, device, seed):
 
 
 def check(kata, q, k, v, causal, on, **kw):
-    mod = kata.module()
-    saved = [t.clone() for t in (q, k, v)]
-    with guard_allocations():  # the output comes back NaN-filled, between poisoned margins
-        o = mod.attention(q, k, v, causal=causal, **kw)
-    for name, t0, t in zip("qkv", saved, (q, k, v)):
-        assert_unchanged(t0.contiguous(), t.contiguous(), what=f"{name} (on {on})")
-    expect(isinstance(o, torch.Tensor) and o.shape == q.shape and o.dtype == q.dtype and o.device == q.device,
-           f"attention on {on} returned {describe(o) if isinstance(o, torch.Tensor) else type(o).__name__}: "
-           f"expected q's shape {tuple(q.shape)}, dtype and device")
+    # the output comes back NaN-filled, between poisoned margins; it has q's shape, dtype and device
+    o = call_checked(kata.module().attention, q, k, v, causal=causal, **kw, name="attention(q, k, v)", on=on,
+                     guard=True, like=q)
     assert_close(o, oracle(q, k, v, causal, kw.get("sm_scale")), **TOL[q.dtype], what="attention output", on=on)
 
 
@@ -128,19 +108,13 @@ def test_bf16(kata, device, d, causal):
     # torch's SDPA in bf16 on the same inputs (plus a hair). Autotuned path: no block sizes given.
     shape = (2, 4, 1000, d)
     q, k, v = qkv(shape, torch.bfloat16, device, seed=d)
-    mod = kata.module()
-    with guard_allocations():
-        o = mod.attention(q, k, v, causal=causal)
-    expect(o.dtype == torch.bfloat16 and o.shape == q.shape, f"attention returned {describe(o)}")
-    want = oracle(q, k, v, causal)
-    err = (o.double().cpu() - want).abs().max().item()
+    on = f"{shape} bf16, causal={causal}"
+    o = call_checked(kata.module().attention, q, k, v, causal=causal, name="attention(q, k, v)", on=on, guard=True,
+                     like=q)
     sdpa = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
-    torch_err = (sdpa.double().cpu() - want).abs().max().item()
-    kata.record(max_error=err, torch_max_error=torch_err)
-    expect(err <= 2 * torch_err + 1e-4,
-           f"attention on {shape} bf16, causal={causal}: largest error {err:.3g} against float64; SDPA in bf16 is "
-           f"off by {torch_err:.3g}, the gate is twice that. Keep m, l and the accumulator in fp32; round P to "
-           "bf16 only for the P V dot, and O once at the store.")
+    check_low_precision(kata, o, oracle(q, k, v, causal), sdpa, what=f"attention on {on}", baseline_name="SDPA",
+                        slack=1e-4, hint="Keep m, l and the accumulator in fp32; round P to bf16 only for the P V "
+                                         "dot, and O once at the store.")
 
 
 # -------------------------------------------------------------------------------- bytes moved (CPU)

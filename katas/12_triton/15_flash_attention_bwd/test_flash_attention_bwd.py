@@ -6,30 +6,16 @@ import math
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_unchanged
+from kata.testing import assert_close
 from kata.timing import gpu_ms, tflops
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_low_precision, describe, expect, randn
 
 # fp16 inputs: P and dS are rounded to fp16 for the dots and the gradients to fp16 at the store.
 TOL = {torch.float16: dict(atol=1e-2, rtol=1e-2), torch.float32: dict(atol=1e-2, rtol=1e-2)}
 # (B, H, N, head_dim, block_m, block_n)
 CASES = [(1, 1, 1, 16, 16, 16), (1, 2, 17, 16, 16, 16), (2, 1, 100, 32, 32, 32), (1, 2, 129, 64, 32, 16),
          (1, 1, 96, 64, 16, 32)]
-
-
-def randn(shape, dtype, device, seed, scale=1.0):
-    g = torch.Generator().manual_seed(seed)
-    return (scale * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
-
-
-def describe(t: torch.Tensor) -> str:
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()} (not contiguous)"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def forward64(q, k, v, causal, sm_scale):
@@ -54,13 +40,10 @@ def problem(shape, dtype, device, seed, causal, sm_scale=None, q_scale=1.0):
 
 
 def check(kata, ins, grads, causal, on, **kw):
-    mod = kata.module()
-    saved = [t.clone() for t in ins]
-    with guard_allocations():  # outputs come back NaN-filled, between poisoned margins
-        out = mod.attention_backward(*ins, causal=causal, **kw)
-    for name, t0, t in zip(("q", "k", "v", "o", "do", "lse"), saved, ins):
-        assert_unchanged(t0.contiguous(), t.contiguous(), what=f"{name} (on {on})")
-    expect(isinstance(out, (tuple, list)) and len(out) == 3,
+    # outputs come back NaN-filled, between poisoned margins; q, k, v, o, do and lse stay as they were
+    out = call_checked(kata.module().attention_backward, *ins, causal=causal, **kw,
+                       name="attention_backward(q, k, v, o, do, lse)", on=on, guard=True, returns=(tuple, list))
+    expect(len(out) == 3,
            f"attention_backward on {on} returned {type(out).__name__}; expected a tuple (dq, dk, dv)")
     q = ins[0]
     for name, g, want in zip(("dq", "dk", "dv"), out, grads):
@@ -149,18 +132,13 @@ def test_bf16(kata, device, d, causal):
     o = torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, is_causal=causal)
     o.backward(do)
     lse = _lse(q, k, causal, scale)
-    mod = kata.module()
-    with guard_allocations():
-        dq, dk, dv = mod.attention_backward(q, k, v, o.detach(), do, lse, causal=causal)
+    dq, dk, dv = call_checked(kata.module().attention_backward, q, k, v, o.detach(), do, lse, causal=causal,
+                              name="attention_backward", on=f"{shape} bf16", guard=True, returns=(tuple, list))
     for name, g, want, ref in zip(("dq", "dk", "dv"), (dq, dk, dv), (q64.grad, k64.grad, v64.grad),
                                   (qt.grad, kt.grad, vt.grad)):
-        err = (g.double() - want).abs().max().item()
-        torch_err = (ref.double() - want).abs().max().item()
-        kata.record(**{f"{name}_max_error": err, f"{name}_torch_max_error": torch_err})
-        expect(err <= 2 * torch_err + 1e-3,
-               f"attention_backward on {shape} bf16, causal={causal}: {name}'s largest error {err:.3g} against "
-               f"float64; SDPA's backward in bf16 is off by {torch_err:.3g}, the gate is twice that. Accumulate "
-               "in fp32; round P and dS to bf16 only as dot operands.")
+        check_low_precision(kata, g, want, ref, what=f"attention_backward on {shape} bf16, causal={causal}: {name}",
+                            baseline_name="SDPA's backward", slack=1e-3, keys=(f"{name}_max_error", f"{name}_torch_max_error"),
+                            hint="Accumulate in fp32; round P and dS to bf16 only as dot operands.")
 
 
 # -------------------------------------------------------------------------------- bytes moved (CPU)

@@ -4,28 +4,14 @@ interpreter) and bandwidth (GPU, timed against the copy ceiling and torch)."""
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_equal, assert_unchanged
-from kata.timing import copy_bandwidth, gbps, gpu_ms
+from kata.testing import assert_close, assert_equal
+from kata.timing import gpu_ms
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bandwidth, check_bytes, check_low_precision, describe, expect, randn
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 TOL = {torch.float32: dict(atol=1e-5, rtol=1e-5), torch.float16: dict(atol=1e-4, rtol=2.5e-3)}
 SHAPES = [(1, 1), (3, 7), (17, 127), (8, 128), (33, 1000), (4, 4097), (2, 8192)]
-
-
-def randn(shape, dtype, device, seed, scale=1.0):
-    g = torch.Generator().manual_seed(seed)
-    return (scale * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
-
-
-def describe(t: torch.Tensor) -> str:
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()} (not contiguous)"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def oracle(h: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
@@ -44,16 +30,12 @@ def inputs(shape, dtype, device, seed):
 
 def check(kata, x, residual, weight, on: str, eps: float = 1e-6):
     """Call the learner's function; check out, the residual written back, and the untouched inputs."""
-    mod = kata.module()
-    x0, r0, w0 = x.clone(), residual.clone(), weight.clone()
+    r0 = residual.clone()
     want_h = (x.cpu() + residual.cpu())  # fp32 add rounded once to the dtype: the same on every device
-    with guard_allocations():  # what the wrapper allocates comes back NaN-filled, between poisoned margins
-        out = mod.rmsnorm_residual(x, residual, weight, eps=eps)
-    assert_unchanged(x0.contiguous(), x.contiguous(), what=f"x (on {on})")
-    assert_unchanged(w0, weight, what=f"weight (on {on})")
-    expect(isinstance(out, torch.Tensor), f"rmsnorm_residual on {on} returned {type(out).__name__}, expected a tensor")
-    expect(out.shape == x.shape and out.dtype == x.dtype and out.device == x.device,
-           f"rmsnorm_residual on {on} returned {describe(out)} on {out.device}: expected x's shape, dtype, device")
+    # What the wrapper allocates comes back NaN-filled, between poisoned margins; x and weight stay as they
+    # were (residual is written in place), and out has x's shape, dtype and device.
+    out = call_checked(kata.module().rmsnorm_residual, x, residual, weight, eps=eps, writes=(1,),
+                       name="rmsnorm_residual(x, residual, weight)", on=on, guard=True, like=x)
     if want_h.numel() and torch.equal(residual.cpu(), r0.cpu()) and not torch.equal(want_h, r0.cpu()):
         pytest.fail(f"rmsnorm_residual on {on}: residual was not updated. The fused op writes h = x + residual "
                     "back into residual (in place, through its own strides): the next layer adds to that "
@@ -132,15 +114,9 @@ def test_bf16(kata, device, shape):
     with guard_allocations():
         out = mod.rmsnorm_residual(x, res, w)
     assert_equal(res, h, what="residual after the call (x + residual in bf16)", on=f"{describe(x)}")
-    want = oracle(h, w, 1e-6)
-    err = (out.double().cpu() - want).abs().max().item()
-    torch_out = torch.nn.functional.rms_norm(h, (shape[1],), w, 1e-6)
-    torch_err = (torch_out.double().cpu() - want).abs().max().item()
-    kata.record(max_error=err, torch_max_error=torch_err)
-    expect(err <= 2 * torch_err + 1e-6,
-           f"rmsnorm_residual on {describe(x)}: largest error {err:.3g} against float64; torch's bf16 RMSNorm "
-           f"is off by {torch_err:.3g} and the gate is twice that. Sum the squares in fp32 and round once, at "
-           "the store.")
+    check_low_precision(kata, out, oracle(h, w, 1e-6), torch.nn.functional.rms_norm(h, (shape[1],), w, 1e-6),
+                        what=f"rmsnorm_residual on {describe(x)}", baseline_name="torch's bf16 RMSNorm",
+                        hint="Sum the squares in fp32 and round once, at the store.")
 
 
 # -------------------------------------------------------------------------------- bytes moved (CPU)
@@ -161,26 +137,16 @@ def test_bytes_moved(kata, device, dtype):
     assert_close(out, oracle(want_h, w, 1e-6), **TOL[x.dtype], what="output", on=f"the bytes-moved input {describe(x)}")
     row_pass = rows * n * isz
     need = 4 * row_pass + rows * n * isz
-    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3),
-                launches=moved.launches)
-    if moved.total <= need:
-        return
-    why = []
-    if moved.launches > 1:
-        why.append(f"{moved.launches} kernel launches: the add, the mean of squares and the scaling can all "
-                   "happen while the row is in registers, in one kernel")
-    if moved.stored > 2 * row_pass:
-        why.append(f"kernels stored {moved.stored / row_pass:.2f} row-passes where writing residual and out once "
-                   "is 2: temporaries (h, per-row statistics) written to memory")
-    if moved.loaded > 3 * row_pass:
-        why.append(f"kernels loaded {moved.loaded / row_pass:.2f} row-passes where x, residual and weight (once per "
-                   "row) are 3: residual read back after it was written, or an unmasked load")
-    if moved.torch_bytes:
-        why.append(f"torch copies and fills moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:3])})")
-    pytest.fail(f"rmsnorm_residual on {rows} rows of {n} {dtype} moved {moved.total:,} bytes; the gate is "
-                f"{need:,} (read x and residual, write residual and out, once each: 4 x {row_pass:,}; plus the "
-                f"weight once per row), so you moved {moved.total / need:.2f}x that.\n  {moved}\n  - "
-                + "\n  - ".join(why), pytrace=False)
+    check_bytes(kata, moved, need=need, unit=row_pass, noun="row-passes",
+                headline=f"rmsnorm_residual on {rows} rows of {n} {dtype} moved {moved.total:,} bytes; the gate is "
+                         f"{need:,} (read x and residual, write residual and out, once each: 4 x {row_pass:,}; plus "
+                         f"the weight once per row), so you moved {moved.total / need:.2f}x that.",
+                launches=(1, "the add, the mean of squares and the scaling can all happen while the row is in "
+                             "registers, in one kernel"),
+                stored=(2 * row_pass, "writing residual and out once", "temporaries (h, per-row statistics) written "
+                        "to memory"),
+                loaded=(3 * row_pass, "x, residual and weight (once per row)", "residual read back after it was "
+                        "written, or an unmasked load"))
 
 
 # ---------------------------------------------------------------------------------- bandwidth (GPU)
@@ -212,18 +178,9 @@ def test_bandwidth(kata):
         res2.add_(x)
         return torch.nn.functional.rms_norm(res2, (n,), w, 1e-6)
 
-    ms = gpu_ms(lambda: mod.rmsnorm_residual(x, res, w))
-    torch_ms = gpu_ms(torch_fused)
-    nbytes = 4 * x.numel() * x.element_size() + n * w.element_size()
-    copy = copy_bandwidth()
-    frac, ratio = nbytes / (ms * 1e-3) / copy, torch_ms / ms
-    kata.record(ms=round(ms, 4), gbps=round(gbps(nbytes, ms), 1), copy_gbps=round(copy / 1e9, 1),
-                fraction_of_copy=round(frac, 3), torch_ms=round(torch_ms, 4), speed_vs_torch=round(ratio, 3))
-    expect(frac >= FRACTION_OF_COPY, (
-        f"rmsnorm_residual on {GPU_SHAPE} bf16 took {ms:.3f} ms: {gbps(nbytes, ms):,.0f} GB/s counting the "
-        f"{nbytes / 1e9:.2f} GB that must move (read x and residual, write residual and out), {frac:.2f} of this "
-        f"GPU's copy bandwidth ({copy / 1e9:,.0f} GB/s); the gate is {FRACTION_OF_COPY}. Each extra kernel "
-        "sends the residual stream through memory again."))
-    expect(ratio >= VS_TORCH, (
-        f"rmsnorm_residual on {GPU_SHAPE} bf16 took {ms:.3f} ms, torch's add_ + F.rms_norm {torch_ms:.3f} ms: "
-        f"{ratio:.2f}x torch's speed; the gate is {VS_TORCH}x."))
+    check_bandwidth(
+        kata, what=f"rmsnorm_residual on {GPU_SHAPE} bf16", ms=gpu_ms(lambda: mod.rmsnorm_residual(x, res, w)),
+        nbytes=4 * x.numel() * x.element_size() + n * w.element_size(),
+        moves="read x and residual, write residual and out", fraction=FRACTION_OF_COPY,
+        fraction_hint="Each extra kernel sends the residual stream through memory again.",
+        baseline_ms=gpu_ms(torch_fused), baseline_name="torch's add_ + F.rms_norm", vs_baseline=VS_TORCH)

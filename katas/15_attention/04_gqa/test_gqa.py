@@ -1,49 +1,23 @@
 """Grouped-query attention: head-to-group mapping (h // G), MQA and MHA as special cases, causal masks
 with Lq < Lk, and a count of the largest tensor created (no per-query-head copy of K or V)."""
-import math
 
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from kata.testing import assert_close
+from kata.attnkit import attention64
+from kata.toolkit import OpCensus
 
 TOL = {torch.float32: dict(atol=3e-5, rtol=3e-5), torch.float64: dict(atol=1e-12, rtol=1e-10)}
 BANNED = {"_softmax", "softmax", "_safe_softmax", "scaled_dot_product_attention",
           "_scaled_dot_product_attention_math", "_scaled_dot_product_flash_attention_for_cpu"}
 
 
-class Census(TorchDispatchMode):
-    @classmethod
-    def _should_skip_dynamo(cls):
-        return False
-
-    def __init__(self):
-        super().__init__()
-        self.ops, self.largest, self.largest_op = [], 0, None
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        name = func.overloadpacket.__name__
-        self.ops.append(name)
-        if not func.is_view:
-            for t in (out if isinstance(out, (tuple, list)) else (out,)):
-                if isinstance(t, torch.Tensor) and t.numel() > self.largest:
-                    self.largest, self.largest_op = t.numel(), f"aten.{name} -> {tuple(t.shape)}"
-        return out
-
-
 def oracle(q, k, v, causal, mapping="div", top_left=False):
     G = q.shape[1] // k.shape[1]
     idx = torch.arange(q.shape[1]) // G if mapping == "div" else torch.arange(q.shape[1]) % k.shape[1]
-    k, v = k.double()[:, idx], v.double()[:, idx]
-    s = q.double() @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    lq, lk = q.shape[-2], k.shape[-2]
-    if causal:
-        off = 0 if top_left else lk - lq
-        s = s.masked_fill(torch.arange(lk)[None, :] > torch.arange(lq)[:, None] + off, float("-inf"))
-    return torch.softmax(s, -1) @ v
+    return attention64(q, k[:, idx], v[:, idx], causal, offset=0 if top_left else None)
 
 
 def make(B, Hq, Hkv, Lq, Lk, d, dv, dtype, seed):
@@ -115,7 +89,7 @@ def test_matches_oracle(kata, B, Hkv, G, Lq, extra, d, dv, causal, dtype, seed):
 def test_no_library_attention(kata):
     mod = kata.module()
     q, k, v = make(1, 4, 2, 3, 5, 4, 4, torch.float32, 8)
-    with Census() as c:
+    with OpCensus() as c:
         mod.gqa_attention(q, k, v, causal=True)
     used = sorted(BANNED & set(c.ops))
     assert not used, f"gqa_attention calls aten.{', aten.'.join(used)}: write the softmax yourself."
@@ -132,7 +106,7 @@ def test_no_kv_copy_per_query_head(kata):
     mod = kata.module()
     B, Hq, Hkv, Lq, Lk, d = 2, 8, 2, 3, 300, 64
     q, k, v = make(B, Hq, Hkv, Lq, Lk, d, d, torch.float32, 9)
-    with Census() as c:
+    with OpCensus() as c:
         out = mod.gqa_attention(q, k, v, causal=True)
     budget = max(B * Hq * Lq * Lk, B * Hq * Lq * d)
     kata.record(largest_elements=c.largest, budget_elements=budget, kv_copy_elements=B * Hq * Lk * d)

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from kata.testing import assert_close
+from kata.toolkit import TorchMode
 
 T64 = dict(atol=1e-12, rtol=1e-10)
 
@@ -151,11 +151,7 @@ def test_decode_loop(kata):
 GATHERS = {"index", "index_select", "gather", "embedding", "take", "_unsafe_index"}
 
 
-class PoolReads(TorchDispatchMode):
-    @classmethod
-    def _should_skip_dynamo(cls):
-        return False
-
+class PoolReads(TorchMode):
     def __init__(self, pools):
         super().__init__()
         self.ptrs = {p.untyped_storage().data_ptr() for p in pools}

@@ -4,7 +4,8 @@ float32 ulp either side of each, boundaries and specials; bit-exact against torc
 against torch's cast of a clamped input. NaN is compared as NaN-ness (payloads may differ)."""
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+
+from kata.toolkit import TorchMode
 
 DTYPE = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp8_e4m3": torch.float8_e4m3fn, "fp8_e5m2": torch.float8_e5m2}
 BITS = {"fp16": 16, "bf16": 16, "fp8_e4m3": 8, "fp8_e5m2": 8}
@@ -13,11 +14,7 @@ FMTS = list(DTYPE)
 LOW = set(DTYPE.values())
 
 
-class NoLowPrecision(TorchDispatchMode):
-    @classmethod
-    def _should_skip_dynamo(cls):
-        return False
-
+class NoLowPrecision(TorchMode):
     def __init__(self):
         super().__init__()
         self.seen = []

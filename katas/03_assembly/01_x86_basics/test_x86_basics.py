@@ -45,12 +45,6 @@ def functions(kata) -> abi.Checked:
     return _cache[key]
 
 
-def wrap(v: int) -> int:
-    """v as a signed 64-bit integer (two's complement wraparound, like the hardware's add)."""
-    v &= (1 << 64) - 1
-    return v - (1 << 64) if v >> 63 else v
-
-
 def show_array(values, offset) -> str:
     n = len(values)
     vals = [int(v) for v in values]
@@ -89,7 +83,7 @@ class Words:
 
 def junk_register(diff: int, n_args: int) -> str | None:
     for reg, junk in abi.entry_junk(n_args).items():
-        if wrap(diff) == wrap(junk):
+        if abi.wrap(diff) == abi.wrap(junk):
             return reg
     return None
 
@@ -113,25 +107,25 @@ def explain(causes: list[str], fallback: str) -> str:
 
 def explain_sum(got: int, want: int, values: list[int]) -> str:
     n = len(values)
-    diff = wrap(got - want)
+    diff = abi.wrap(got - want)
     causes = []
     reg = junk_register(diff, 2)
     if reg:
         causes.append(f"The difference is exactly the junk that {reg} held on entry: an accumulator or counter "
                       "that was never set to zero (xorl %eax, %eax zeroes all of rax).")
-    if diff == wrap(GUARD_AFTER):
+    if diff == abi.wrap(GUARD_AFTER):
         causes.append("That is the right sum plus the word just past the end, a[n]: the loop runs once too "
                       "often (jle where jl belongs, or a bound of n + 1).")
-    if diff == wrap(GUARD_BEFORE):
+    if diff == abi.wrap(GUARD_BEFORE):
         causes.append("That is the right sum plus the word before the array, a[-1]: the index starts at -1.")
-    if n and got == wrap(want - values[-1]):
+    if n and got == abi.wrap(want - values[-1]):
         causes.append(f"That is the sum without the last element a[{n - 1}] = {values[-1]}: the loop stops one "
                       "early. It must run while i < n (compare with n itself, and jump back with jl, not when "
                       "i < n - 1).")
-    if n > 1 and got == wrap(want - values[0]):
+    if n > 1 and got == abi.wrap(want - values[0]):
         causes.append(f"That is the sum without the first element a[0] = {values[0]}: start at i = 0.")
     for k in (2, 4, 8, 16):
-        if n > k and n % k and got == wrap(sum(values[:n - n % k])):
+        if n > k and n % k and got == abi.wrap(sum(values[:n - n % k])):
             causes.append(f"That is the sum of the first {n - n % k} elements: the last {n % k} (what is left "
                           f"after whole blocks of {k}) were skipped. An unrolled loop needs a tail loop for the "
                           "leftovers.")
@@ -152,7 +146,7 @@ def check_sum(f, values, offset=0):
     on = show_array(values, offset)
     got = f.sum_i64(w.ptr, w.n)
     w.check_untouched("sum_i64", on)
-    want = wrap(sum(values))
+    want = abi.wrap(sum(values))
     if got != want:
         raise AssertionError(f"sum_i64 on {on}: returned {got}, expected {want}.\n  {explain_sum(got, want, values)}")
 

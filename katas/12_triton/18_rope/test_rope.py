@@ -1,29 +1,25 @@
 """RoPE in Triton: against a float64 reference on awkward shapes, position offsets and strided inputs,
 no torch compute, bytes moved (CPU), bandwidth and speed against eager torch (GPU)."""
+from functools import partial
+
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_unchanged
-from kata.timing import copy_bandwidth, gbps, gpu_ms
+from kata.testing import assert_close
+from kata.timing import gpu_ms
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bandwidth, check_low_precision, expect, randn
+
+# the inputs: 2 * N(0, 1) unless a test says otherwise, drawn on the device (fast for the large timed ones)
+randn = partial(randn, scale=2.0, draw_on_device=True)
 
 DTYPES = {"fp32": (torch.float32, 2e-6), "fp16": (torch.float16, 2e-3)}
-
-
-def randn(shape, dtype, device, seed):
-    g = torch.Generator(device=device).manual_seed(seed)  # on the GPU for the large timed inputs
-    return (2 * torch.randn(shape, generator=g, device=device)).to(dtype=dtype)
 
 
 def tables(P, D, device, base=10000.0):
     inv = 1.0 / base ** (torch.arange(0, D, 2, dtype=torch.float64) / D)
     ang = torch.arange(P, dtype=torch.float64)[:, None] * inv[None, :]
     return ang.cos().float().to(device), ang.sin().float().to(device)
-
-
-def expect(ok, message):
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def reference(x, cos, sin, offset):
@@ -36,15 +32,9 @@ def reference(x, cos, sin, offset):
 
 
 def check_rope(kata, x, cos, sin, offset, on, rtol):
-    mod = kata.module()
-    x0, c0, s0 = x.clone(), cos.clone(), sin.clone()
-    with guard_allocations():
-        out = mod.rope(x, cos, sin, offset)
-    for a, b, what in ((x0, x, "x"), (c0, cos, "cos"), (s0, sin, "sin")):
-        assert_unchanged(a.contiguous(), b.contiguous(), what=f"{what} (on {on})")
-    expect(isinstance(out, torch.Tensor) and out.shape == x.shape and out.dtype == x.dtype,
-           f"rope(x, ...) on {on}: expected a {x.dtype} tensor of shape {tuple(x.shape)}, got "
-           f"{getattr(out, 'dtype', type(out))} {tuple(getattr(out, 'shape', ()))}")
+    # x, cos and sin stay as they were; the result has x's shape and dtype
+    out = call_checked(kata.module().rope, x, cos, sin, offset, name="rope(x, cos, sin, offset)", on=on, guard=True,
+                       returns=torch.Tensor, shape=x.shape, dtype=x.dtype)
     want = reference(x, cos, sin, offset)
     assert_close(out, want, atol=rtol, rtol=rtol, what="rope(x, cos, sin, offset)", on=on)
     return out
@@ -136,12 +126,9 @@ def test_bf16(kata, device):
     s = torch.cat([sin, sin], -1)[7:264][None, :, None, :].to(torch.bfloat16)
     rot = torch.cat([-x[..., 64:], x[..., :64]], -1)
     eager = x * c + rot * s  # torch in bf16: its error sets the bar
-    err = (out.double().cpu() - want).abs().max().item()
-    torch_err = (eager.double().cpu() - want).abs().max().item()
-    kata.record(max_err=err, torch_bf16_err=torch_err)
-    expect(err <= 2 * torch_err + 1e-6, (
-        f"rope on (2, 257, 8, 128) bf16 at offset 7: largest error {err:.3g} against float64, torch's own bf16 "
-        f"computation errs by {torch_err:.3g}; the gate is 2x torch's. Compute in float32 and round once."))
+    check_low_precision(kata, out, want, eager, what="rope on (2, 257, 8, 128) bf16 at offset 7",
+                        baseline_name="torch's own bf16 computation", keys=("max_err", "torch_bf16_err"),
+                        hint="Compute in float32 and round once.")
 
 
 @pytest.mark.gpu
@@ -160,15 +147,9 @@ def test_bandwidth_and_vs_eager(kata, device):
         return x * c + torch.cat([-x[..., D // 2:], x[..., :D // 2]], -1) * s
     err = (out.float() - eager().float()).abs().max().item()
     expect(err < 0.1, f"rope on {SHAPE_GPU} bf16 differs from torch by {err:.3g}: fix correctness first")
-    ms = gpu_ms(lambda: mod.rope(x, cos, sin, 0))
-    torch_ms = gpu_ms(eager)
-    nbytes = 2 * x.numel() * 2
-    frac = nbytes / (ms * 1e-3) / copy_bandwidth()
-    kata.record(ms=round(ms, 4), gbps=round(gbps(nbytes, ms), 1), fraction_of_copy=round(frac, 3),
-                eager_ms=round(torch_ms, 4), speed_vs_eager=round(torch_ms / ms, 2))
-    expect(frac >= FRACTION_OF_COPY and torch_ms / ms >= VS_EAGER, (
-        f"rope on {SHAPE_GPU} bf16 took {ms:.3f} ms: {gbps(nbytes, ms):,.0f} GB/s counting x read once and "
-        f"written once, {frac:.2f} of copy bandwidth (gate {FRACTION_OF_COPY}), and {torch_ms / ms:.2f}x eager "
-        f"torch's x * cos + rotate_half(x) * sin ({torch_ms:.3f} ms; gate {VS_EAGER}x). Eager makes about ten "
-        "passes over x-sized tensors; one fused kernel makes two. A temporary, or cos/sin loaded per head, "
-        "costs bandwidth."))
+    check_bandwidth(
+        kata, what=f"rope on {SHAPE_GPU} bf16", ms=gpu_ms(lambda: mod.rope(x, cos, sin, 0)), nbytes=2 * x.numel() * 2,
+        moves="x read once and written once", fraction=FRACTION_OF_COPY,
+        fraction_hint="A temporary, or cos/sin loaded per head, costs bandwidth.", baseline_ms=gpu_ms(eager),
+        baseline_name="eager torch's x * cos + rotate_half(x) * sin", key="eager", vs_baseline=VS_EAGER,
+        baseline_hint="Eager makes about ten passes over x-sized tensors; one fused kernel makes two.")

@@ -1,51 +1,19 @@
 """Tiled online-softmax attention: agreement with a float64 oracle for any block size (partial last
 blocks, blocks that raise the running max, fully masked blocks), and a count of the largest tensor it
 ever creates (it must not grow with Lk)."""
-import math
 
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from kata.testing import assert_close
+from kata.attnkit import attention64 as oracle
+from kata.toolkit import OpCensus
 
 TOL = {torch.float32: dict(atol=3e-5, rtol=3e-5), torch.float64: dict(atol=1e-12, rtol=1e-10)}
 BANNED = {"_softmax", "softmax", "_safe_softmax", "_log_softmax", "log_softmax", "logsumexp",
           "scaled_dot_product_attention", "_scaled_dot_product_attention_math",
           "_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_efficient_attention"}
-
-
-class Census(TorchDispatchMode):
-    """Records each aten op and the size of every tensor it creates (views excluded: they allocate nothing)."""
-
-    @classmethod
-    def _should_skip_dynamo(cls):
-        return False
-
-    def __init__(self):
-        super().__init__()
-        self.ops, self.largest, self.largest_op = [], 0, None
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        name = func.overloadpacket.__name__
-        self.ops.append(name)
-        if not func.is_view:
-            for t in (out if isinstance(out, (tuple, list)) else (out,)):
-                if isinstance(t, torch.Tensor) and t.numel() > self.largest:
-                    self.largest, self.largest_op = t.numel(), f"aten.{name} -> {tuple(t.shape)}"
-        return out
-
-
-def oracle(q, k, v, causal=False, scale=None):
-    q, k, v = q.double(), k.double(), v.double()
-    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
-    s = q @ k.transpose(-2, -1) * scale
-    if causal:
-        lq, lk = q.shape[-2], k.shape[-2]
-        s = s.masked_fill(torch.arange(lk)[None, :] > torch.arange(lq)[:, None] + (lk - lq), float("-inf"))
-    return torch.softmax(s, -1) @ v
 
 
 def qkv(lead, lq, lk, d, dv, dtype, seed):
@@ -135,7 +103,7 @@ def test_matches_oracle(kata, lead, lq, extra, d, dv, causal, block_k, dtype, cu
 def test_no_library_softmax(kata):
     mod = kata.module()
     q, k, v = qkv((2,), 5, 20, 4, 3, torch.float32, 4)
-    with Census() as c:
+    with OpCensus() as c:
         mod.tiled_attention(q, k, v, causal=True, block_k=8)
     used = sorted(BANNED & set(c.ops))
     assert not used, (f"tiled_attention calls aten.{', aten.'.join(used)}: keep the running max and sum yourself "
@@ -154,7 +122,7 @@ def test_largest_tensor_is_one_block(kata, lk):
     mod = kata.module()
     lead, lq, d, dv, block_k = (2, 3), 24, 16, 16, 32
     q, k, v = qkv(lead, lq, lk, d, dv, torch.float32, 5)
-    with Census() as c:
+    with OpCensus() as c:
         out = mod.tiled_attention(q, k, v, causal=True, block_k=block_k)
     per = 2 * 3
     budget = per * lq * max(block_k, d, dv)

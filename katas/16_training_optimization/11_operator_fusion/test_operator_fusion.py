@@ -5,14 +5,18 @@ within a binomial bound, no mask shared between rows or columns, reproducible pe
 memory layout. Then bytes moved (interpreter: x, bias and y once; the mask never touches memory) and, on
 a GPU, bf16 and bandwidth."""
 import math
+from functools import partial
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from kata.testing import assert_close, assert_unchanged
-from kata.timing import copy_bandwidth, gbps, gpu_ms
+from kata.testing import assert_close
+from kata.timing import gpu_ms
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bandwidth, check_bytes, describe, expect, randn
+
+randn = partial(randn, scale=2.0)  # the inputs: 2 * N(0, 1), seeded
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 # (atol, rtol) of the output dtype's rounding; fp32 also allows the erf formula's error (a few 1e-7).
@@ -26,10 +30,6 @@ SIGMAS = 6.0
 
 # ------------------------------------------------------------------------------------------- helpers
 
-def randn(shape, dtype, device, seed, scale=2.0):
-    g = torch.Generator().manual_seed(seed)
-    return (scale * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
-
 
 def away_from_zero(rows, cols, dtype, device, seed):
     """x and bias with |x + bias| in [0.25, 4]: gelu(x + bias) is never 0 (nor underflows to 0 in fp32 or
@@ -40,16 +40,6 @@ def away_from_zero(rows, cols, dtype, device, seed):
     sign = torch.where(torch.rand(rows, cols, generator=g) < 0.5, -1.0, 1.0)
     x = sign * mag - b[None, :]
     return x.to(dtype=dtype, device=device), b.to(dtype=dtype, device=device)
-
-
-def describe(t):
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()} (not contiguous)"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def gelu64(x, b, approximate="none"):
@@ -67,16 +57,10 @@ def tolerance(x, b, scale=1.0):
 
 def call(kata, x, b, p, seed, on):
     """The learner's bias_gelu_dropout(x, b, p, seed), under the guards; checks everything but the values."""
-    mod = kata.module()
-    x0, b0 = x.clone(), b.clone()
-    with forbid_torch_compute() as guard, guard_allocations():  # y comes back NaN-filled between poisoned margins
-        y = mod.bias_gelu_dropout(x, b, p, seed)
-    assert_unchanged(x0.contiguous(), x.contiguous(), what=f"x (on {on})")
-    assert_unchanged(b0.contiguous(), b.contiguous(), what=f"bias (on {on})")
-    expect(isinstance(y, torch.Tensor), f"bias_gelu_dropout() on {on} returned {type(y).__name__}, expected a tensor")
-    expect(y.shape == x.shape and y.dtype == x.dtype and y.device == x.device,
-           f"bias_gelu_dropout() on {on} returned {tuple(y.shape)} {y.dtype} on {y.device}, expected "
-           f"{tuple(x.shape)} {x.dtype} on {x.device}")
+    guard = forbid_torch_compute()
+    # y comes back NaN-filled between poisoned margins; x and bias stay as they were; y is like x
+    y = call_checked(kata.module().bias_gelu_dropout, x, b, p, seed, name="bias_gelu_dropout()", on=on,
+                     within=[guard], guard=True, like=x)
     expect(guard.launches >= 1, f"bias_gelu_dropout() on {on} launched no Triton kernel: compute y in one")
     return y
 
@@ -313,31 +297,20 @@ def test_bytes_moved(kata, device, dtype):
     xy = 2 * rows * cols * isz
     bias_reads = -(-rows // ROWS_PER_BIAS_READ)
     minimum, gate = xy + cols * isz, xy + bias_reads * cols * isz
-    kata.record(bytes_moved=moved.total, bytes_minimum=minimum, bytes_gate=gate,
-                bytes_ratio=round(moved.total / minimum, 3), launches=moved.launches)
-    if moved.total <= gate:
-        return
-    why = []
-    if moved.launches > 1:
-        why.append(f"{moved.launches} kernel launches: every intermediate (x + bias, gelu, the mask) that one kernel "
-                   "writes and the next reads back is two more passes over memory. Do the whole chain in one kernel")
-    if moved.stored > rows * cols * isz:
-        why.append(f"kernels stored {moved.stored:,} bytes where writing y once is {rows * cols * isz:,}: an "
-                   "intermediate or the dropout mask went to memory. Keep the mask in registers: "
-                   "tl.rand(seed, offsets) >= p")
-    x_loads = moved.loaded - rows * cols * isz
-    if moved.launches == 1 and x_loads > bias_reads * cols * isz:
-        why.append(f"beyond x, kernels loaded {x_loads:,} bytes: {x_loads / (cols * isz):.1f} reads of the "
-                   f"{cols * isz:,}-byte bias where {bias_reads} are allowed. Give each program a tile of at least "
-                   f"{ROWS_PER_BIAS_READ} rows (BLOCK_M >= {ROWS_PER_BIAS_READ}), load the bias slice once and "
-                   "broadcast it down the rows (b[None, :]); and mask every load")
-    if moved.torch_bytes:
-        why.append(f"torch copies and fills moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])}): "
-                   "allocate y with torch.empty and let the kernel do all the reading and writing")
-    pytest.fail(f"bias_gelu_dropout on x ({rows}, {cols}) {dtype} moved {moved.total:,} bytes. The minimum is x and y "
-                f"once each plus the bias once, {minimum:,}; the gate allows the bias once per {ROWS_PER_BIAS_READ} "
-                f"rows ({bias_reads} reads): {gate:,}. You moved {moved.total / minimum:.2f}x the minimum.\n  {moved}"
-                "\n  - " + "\n  - ".join(why or ["?"]), pytrace=False)
+    check_bytes(kata, moved, need=minimum, gate=gate,
+                headline=f"bias_gelu_dropout on x ({rows}, {cols}) {dtype} moved {moved.total:,} bytes. The minimum is x "
+                         f"and y once each plus the bias once, {minimum:,}; the gate allows the bias once per "
+                         f"{ROWS_PER_BIAS_READ} rows ({bias_reads} reads): {gate:,}. You moved "
+                         f"{moved.total / minimum:.2f}x the minimum.",
+                launches=(1, "every intermediate (x + bias, gelu, the mask) that one kernel writes and the next reads "
+                             "back is two more passes over memory. Do the whole chain in one kernel"),
+                stored=(rows * cols * isz, "writing y once", "an intermediate or the dropout mask went to memory. Keep "
+                        "the mask in registers: tl.rand(seed, offsets) >= p"),
+                loaded=((rows * cols + bias_reads * cols) * isz, f"reading x once and the bias {bias_reads} times",
+                        f"give each program a tile of at least {ROWS_PER_BIAS_READ} rows (BLOCK_M >= "
+                        f"{ROWS_PER_BIAS_READ}), load the bias slice once and broadcast it down the rows (b[None, :]); "
+                        "and mask every load"),
+                torch_hint="allocate y with torch.empty and let the kernel do all the reading and writing")
 
 
 # -------------------------------------------------------------------------------------------- GPU
@@ -372,23 +345,12 @@ def test_bandwidth(kata):
     expect(torch.allclose(y, F.gelu(x + b), atol=1e-5, rtol=1e-5),
            f"bias_gelu_dropout on {GPU_SHAPE} fp32 at p=0 is not gelu(x + bias): fix correctness first")
     del y
-    ms = gpu_ms(lambda: mod.bias_gelu_dropout(x, b, GPU_P, SEED))
-    eager_ms = gpu_ms(lambda: F.dropout(F.gelu(x + b), GPU_P, training=True))
-    nbytes = 2 * rows * cols * 4 + cols * 4
-    copy = copy_bandwidth()
-    frac = nbytes / (ms * 1e-3) / copy
-    kata.record(ms=round(ms, 4), eager_ms=round(eager_ms, 4), gbps=round(gbps(nbytes, ms), 1),
-                copy_gbps=round(copy / 1e9, 1), fraction_of_copy=round(frac, 3),
-                speed_vs_eager=round(eager_ms / ms, 3))
-    problems = []
-    if frac < FRACTION_OF_COPY:
-        problems.append(
-            f"{gbps(nbytes, ms):,.0f} GB/s counting the {nbytes / 1e9:.2f} GB that must move (x in, y out), "
-            f"{frac:.2f} of this GPU's copy bandwidth ({copy / 1e9:,.0f} GB/s); the gate is {FRACTION_OF_COPY}. "
-            "Intermediates or a mask in memory multiply the traffic; a Philox call per element (tl.rand) can make "
-            "the kernel compute-bound: one tl.rand4x call gives four uniforms, enough for four elements")
-    if eager_ms / ms < VS_EAGER:
-        problems.append(f"{eager_ms / ms:.2f}x the speed of eager F.dropout(F.gelu(x + b)) ({eager_ms:.3f} ms, three "
-                        f"kernels and a stored mask); the gate is {VS_EAGER}x")
-    expect(not problems, f"bias_gelu_dropout on {GPU_SHAPE} fp32, p={GPU_P}, took {ms:.3f} ms:\n  - " +
-           "\n  - ".join(problems))
+    check_bandwidth(
+        kata, what=f"bias_gelu_dropout on {GPU_SHAPE} fp32, p={GPU_P},",
+        ms=gpu_ms(lambda: mod.bias_gelu_dropout(x, b, GPU_P, SEED)), nbytes=2 * rows * cols * 4 + cols * 4,
+        moves="x in, y out", fraction=FRACTION_OF_COPY,
+        baseline_ms=gpu_ms(lambda: F.dropout(F.gelu(x + b), GPU_P, training=True)), key="eager",
+        baseline_name="eager F.dropout(F.gelu(x + b)) (three kernels and a stored mask)", vs_baseline=VS_EAGER,
+        fraction_hint="Intermediates or a mask in memory multiply the traffic; a Philox call per element (tl.rand) "
+                      "can make the kernel compute-bound: one tl.rand4x call gives four uniforms, enough for four "
+                      "elements")

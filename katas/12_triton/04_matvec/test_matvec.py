@@ -3,25 +3,11 @@ and bytes moved counted in the interpreter (A once, x once per block of rows).""
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_unchanged
+from kata.testing import assert_close
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bytes, describe, expect, randn
 
 SHAPES = [(1, 1), (1, 777), (777, 1), (33, 65), (150, 521)]
-
-
-def randn(shape, dtype, device, seed):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(shape, generator=g).to(dtype=dtype, device=device)
-
-
-def describe(t):
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()}"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def reference(a, x):
@@ -34,19 +20,11 @@ def tolerance(a, x):
 
 
 def check(kata, a, x, on):
-    mod = kata.module()
-    a0, x0 = a.clone(), x.clone()
-    with forbid_torch_compute() as guard, guard_allocations():  # the output comes back NaN-filled
-        y = mod.matvec(a, x)
-    assert_unchanged(a0, a.contiguous(), what=f"A (on {on})")
-    assert_unchanged(x0, x.contiguous(), what=f"x (on {on})")
-    M = a.shape[0]
-    expect(isinstance(y, torch.Tensor), f"matvec() on {on} returned {type(y).__name__}, expected a torch.Tensor")
-    expect(y.shape == (M,) and y.dtype == torch.float32 and y.device == a.device,
-           f"matvec() on {on} returned {tuple(y.shape)} {y.dtype} on {y.device}, expected ({M},) "
-           f"torch.float32 on {a.device}")
+    guard = forbid_torch_compute()  # the output comes back NaN-filled; A and x stay as they were
+    y = call_checked(kata.module().matvec, a, x, name="matvec()", on=on, within=[guard], guard=True,
+                     returns=torch.Tensor, shape=(a.shape[0],), dtype=torch.float32, device=a.device)
     expect(guard.launches >= 1, f"matvec() on {on} launched no Triton kernel: compute y in matvec_kernel")
-    assert_close(y, reference(a0, x0), atol=tolerance(a0, x0), what="matvec(A, x)", on=on)
+    assert_close(y, reference(a, x), atol=tolerance(a, x), what="matvec(A, x)", on=on)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=[f"{m}x{n}" for m, n in SHAPES])
@@ -90,18 +68,12 @@ def test_bytes_moved(kata, device, layout):
     assert_close(y, reference(a, x), atol=tolerance(a, x), what="matvec(A, x)", on=f"the bytes-moved input A {describe(a)}")
     minimum = (M * N + N + M) * 4
     allowed = (M * N + -(-M // ROWS_PER_X) * N + M) * 4
-    kata.record(bytes_moved=moved.total, bytes_minimum=minimum, bytes_ratio=round(moved.total / minimum, 3))
-    if moved.total <= allowed:
-        return
-    why = []
-    if moved.torch_bytes:
-        why.append(f"torch copies moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])}): a "
-                   "transposed A needs no copy; pass a.stride(0) and a.stride(1) to the kernel")
-    if moved.loaded > (M * N + -(-M // ROWS_PER_X) * N) * 4:
-        why.append(f"kernels loaded {moved.loaded // 4:,} elements: A has {M * N:,}, and x ({N}) may be read once "
-                   f"per block of {ROWS_PER_X} or more rows. One row per program reads x {M} times: give each "
-                   "program a block of rows, and each chunk of x serves them all")
-    pytest.fail(f"matvec() of A {describe(a)} moved {moved.total:,} bytes; reading A and x once and writing y is "
-                f"{minimum:,}, and the gate allows {allowed:,} (x read once per {ROWS_PER_X} rows); you moved "
-                f"{moved.total / minimum:.2f}x the minimum.\n  {moved}\n  - " + "\n  - ".join(why or ["?"]),
-                pytrace=False)
+    check_bytes(kata, moved, need=minimum, gate=allowed, unit=4, noun="elements",
+                headline=f"matvec() of A {describe(a)} moved {moved.total:,} bytes; reading A and x once and writing y "
+                         f"is {minimum:,}, and the gate allows {allowed:,} (x read once per {ROWS_PER_X} rows); you "
+                         f"moved {moved.total / minimum:.2f}x the minimum.",
+                torch_hint="a transposed A needs no copy; pass a.stride(0) and a.stride(1) to the kernel",
+                loaded=((M * N + -(-M // ROWS_PER_X) * N) * 4,
+                        f"A ({M * N:,}) plus x ({N}) once per block of {ROWS_PER_X} or more rows",
+                        f"one row per program reads x {M} times: give each program a block of rows, and each chunk "
+                        "of x serves them all"))

@@ -3,8 +3,9 @@ zeros for out-of-range ids (the memory around the table holds a sentinel), bytes
 import pytest
 import torch
 
-from kata.testing import assert_equal, assert_unchanged
+from kata.testing import assert_equal
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bytes, expect
 
 V = 50
 SENTINEL = 1000.0  # the rows just before and just after the table hold this
@@ -28,11 +29,6 @@ def ids_with_strays(T, dtype, device, seed):
     return ids.to(dtype=dtype, device=device)
 
 
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
-
-
 def want_of(table, ids):
     t, i = table.cpu(), ids.cpu().long()
     ok = (i >= 0) & (i < V)
@@ -42,26 +38,19 @@ def want_of(table, ids):
 
 
 def check(kata, table, ids, on):
-    mod = kata.module()
-    t0, i0 = table.clone(), ids.clone()
-    with forbid_torch_compute() as guard, guard_allocations():  # the output comes back NaN-filled
-        out = mod.embedding(table, ids)
-    assert_unchanged(t0, table.contiguous(), what=f"the table (on {on})")
-    assert_unchanged(i0, ids.contiguous(), what=f"the ids (on {on})")
     T, D = ids.numel(), table.shape[1]
-    expect(isinstance(out, torch.Tensor), f"embedding() on {on} returned {type(out).__name__}, expected a tensor")
-    expect(out.shape == (T, D) and out.dtype == table.dtype and out.device == table.device,
-           f"embedding() on {on} returned {tuple(out.shape)} {out.dtype} on {out.device}, expected ({T}, {D}) "
-           f"{table.dtype} on {table.device}")
+    guard = forbid_torch_compute()  # the output comes back NaN-filled; the table and the ids stay as they were
+    out = call_checked(kata.module().embedding, table, ids, name="embedding()", on=on, within=[guard], guard=True,
+                       returns=torch.Tensor, shape=(T, D), dtype=table.dtype, device=table.device)
     expect(T * D == 0 or guard.launches >= 1, f"embedding() on {on} launched no Triton kernel")
-    want = want_of(t0, i0)
+    want = want_of(table, ids)
     try:
         assert_equal(out, want, what="embedding(table, ids)", on=on)
     except AssertionError as e:
         hint = ""
         got = out.cpu()
         if (got == SENTINEL).any():
-            rows = sorted({int(i0[t]) for t in (got == SENTINEL).any(dim=1).nonzero().flatten().tolist()})
+            rows = sorted({int(ids[t]) for t in (got == SENTINEL).any(dim=1).nonzero().flatten().tolist()})
             hint = (f"\n  rows for ids {rows[:6]} hold {SENTINEL:g}, the value in memory just outside the table: "
                     f"those ids are not in [0, {V}) and must give a row of zeros without reading the table "
                     "(mask the gather with 0 <= id < V)")
@@ -111,19 +100,12 @@ def test_bytes_moved(kata, device):
     n_valid = int(((i >= 0) & (i < V)).sum())
     need = T * 8 + n_valid * D * 4 + T * D * 4
     allowed = need + T * 8 * (-(-D // 16) - 1)  # ids may be loaded again per column block of >= 16
-    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3))
-    if moved.total <= allowed:
-        return
-    why = []
-    if moved.torch_bytes:
-        why.append(f"torch fills and copies moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])}): "
-                   "allocate with torch.empty and let the kernel write the zero rows too (other=0.0)")
-    if moved.loaded > need - T * D * 4 + (allowed - need):
-        why.append(f"kernels loaded {moved.loaded:,} bytes: the {T - n_valid} out-of-range ids should read nothing "
-                   "from the table, and the valid rows once each")
-    if moved.stored > T * D * 4:
-        why.append(f"kernels stored {moved.stored // 4:,} elements of {T * D:,}: write each once")
-    pytest.fail(f"embedding() of {T} ids into a ({V}, {D}) fp32 table moved {moved.total:,} bytes; the minimum is "
-                f"{need:,} (ids {T} x 8, {n_valid} valid rows x {D} x 4 read, {T} x {D} x 4 written), and the gate "
-                f"allows {allowed:,} (ids re-read per column block of 16 or more).\n  {moved}\n  - "
-                + "\n  - ".join(why or ["?"]), pytrace=False)
+    check_bytes(kata, moved, need=need, gate=allowed,
+                headline=f"embedding() of {T} ids into a ({V}, {D}) fp32 table moved {moved.total:,} bytes; the minimum "
+                         f"is {need:,} (ids {T} x 8, {n_valid} valid rows x {D} x 4 read, {T} x {D} x 4 written), and "
+                         f"the gate allows {allowed:,} (ids re-read per column block of 16 or more).",
+                torch_hint="allocate with torch.empty and let the kernel write the zero rows too (other=0.0)",
+                loaded=(need - T * D * 4 + (allowed - need), "the ids plus each valid row once",
+                        f"the {T - n_valid} out-of-range ids should read nothing from the table, and the valid rows "
+                        "once each"),
+                stored=(T * D * 4, "writing each output element once", "write each once"))

@@ -4,9 +4,10 @@ bandwidth (GPU)."""
 import pytest
 import torch
 
-from kata.testing import assert_equal, assert_unchanged
-from kata.timing import copy_bandwidth, gbps, gpu_ms
+from kata.testing import assert_equal
+from kata.timing import gpu_ms
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bandwidth, expect
 
 NF4 = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
        -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
@@ -32,21 +33,10 @@ def reference(packed, absmax, n, blocksize, dtype):
     return (table[codes] * scale).to(dtype)  # one float32 product, rounded once
 
 
-def expect(ok, message):
-    if not ok:
-        pytest.fail(message, pytrace=False)
-
-
 def check(kata, packed, absmax, n, blocksize, dtype, on):
-    mod = kata.module()
-    p0, a0 = packed.clone(), absmax.clone()
-    with guard_allocations():
-        out = mod.nf4_dequant(packed, absmax, n, blocksize, dtype)
-    assert_unchanged(p0, packed, what=f"packed (on {on})")
-    assert_unchanged(a0, absmax, what=f"absmax (on {on})")
-    expect(isinstance(out, torch.Tensor) and out.dtype == dtype and tuple(out.shape) == (n,),
-           f"nf4_dequant on {on}: expected a {dtype} tensor of shape ({n},), got "
-           f"{getattr(out, 'dtype', type(out))} {tuple(getattr(out, 'shape', ()))}")
+    # packed and absmax stay as they were; the output is a `dtype` tensor of n elements
+    out = call_checked(kata.module().nf4_dequant, packed, absmax, n, blocksize, dtype, name="nf4_dequant", on=on,
+                       guard=True, returns=torch.Tensor, shape=(n,), dtype=dtype)
     assert_equal(out, reference(packed, absmax, n, blocksize, dtype), on=on,
                  what="nf4_dequant (NF4[code] * absmax[j // blocksize])")
 
@@ -139,12 +129,8 @@ def test_bandwidth(kata, device):
     del out
     ms = gpu_ms(lambda: mod.nf4_dequant(packed, absmax, N_GPU, 64, torch.bfloat16))
     eager_ms = gpu_ms(eager)
-    nbytes = packed.numel() + absmax.numel() * 4 + N_GPU * 2
-    frac = nbytes / (ms * 1e-3) / copy_bandwidth()
-    kata.record(ms=round(ms, 4), gbps=round(gbps(nbytes, ms), 1), fraction_of_copy=round(frac, 3),
-                eager_ms=round(eager_ms, 4), speed_vs_eager=round(eager_ms / ms, 2))
-    expect(frac >= FRACTION_OF_COPY, (
-        f"nf4_dequant of {N_GPU:,} elements to bf16 took {ms:.3f} ms: {gbps(nbytes, ms):,.0f} GB/s counting the "
-        f"packed bytes, the scales and the output once ({nbytes / 1e6:,.0f} MB), {frac:.2f} of copy bandwidth; "
-        f"the gate is {FRACTION_OF_COPY}. (Eager torch unpack-and-lookup: {eager_ms:.3f} ms.) Codes written "
-        "to memory and read back, or tiny blocks, cost bandwidth."))
+    check_bandwidth(kata, what=f"nf4_dequant of {N_GPU:,} elements to bf16", ms=ms,
+                    nbytes=packed.numel() + absmax.numel() * 4 + N_GPU * 2,
+                    moves="the packed bytes, the scales and the output once", fraction=FRACTION_OF_COPY,
+                    baseline_ms=eager_ms, baseline_name="eager torch unpack-and-lookup", key="eager",
+                    fraction_hint="Codes written to memory and read back, or tiny blocks, cost bandwidth.")

@@ -2,51 +2,23 @@
 cannot hide in, every length 0..70 at unaligned addresses, arrays that end at an unmapped page (a
 tail read with a full 8-float load faults), the calling convention through native.abi's trampoline,
 and an instruction count against a scalar C loop."""
-import ctypes
-import mmap
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from kata.testing import assert_unchanged
+from kata.toolkit import at_offset, before_unmapped_page
 from native import abi
 from native.measure import callgrind
 
 CDEF = "float dot_f32(const float *a, const float *b, long n);"
 ABI_CDEF = "long dot_f32(const float *a, const float *b, long n);"  # the trampoline reads rax only
 EPS = np.finfo(np.float32).eps
-PAGE = mmap.PAGESIZE
-_libc = ctypes.CDLL(None, use_errno=True)
-_keep = []
 
 
 def lib(kata):
     return kata.library(CDEF)
-
-
-def edge_array(values: np.ndarray) -> np.ndarray:
-    """A float32 copy of values whose last element is the last 4 bytes before an unmapped page."""
-    n = len(values)
-    pages = (4 * n + PAGE - 1) // PAGE + 1
-    m = mmap.mmap(-1, (pages + 1) * PAGE)
-    base = ctypes.addressof(ctypes.c_char.from_buffer(m))
-    if _libc.mprotect(ctypes.c_void_p(base + pages * PAGE), PAGE, 0) != 0:
-        raise OSError(ctypes.get_errno(), "mprotect")
-    _keep.append(m)
-    start = pages * PAGE - 4 * n
-    arr = np.frombuffer(m, dtype=np.float32, count=n, offset=start)
-    arr[:] = values
-    return arr
-
-
-def at_offset(values: np.ndarray, offset_floats: int) -> np.ndarray:
-    """values copied to an address offset_floats floats past a 64-byte boundary."""
-    buf = np.zeros(len(values) + 32, dtype=np.float32)
-    skip = ((64 - buf.ctypes.data % 64) % 64) // 4 + offset_floats
-    arr = buf[skip:skip + len(values)]
-    arr[:] = values
-    return arr
 
 
 def check(L, a, b, what):
@@ -84,14 +56,14 @@ def test_every_length_at_unaligned_addresses(kata, offset):
     L = lib(kata)
     for n in range(0, 71):
         a, b = rand(n, n)
-        check(L, at_offset(a, offset), at_offset(b, (offset + 2) % 8), f"random arrays, a at +{4 * offset} bytes")
+        check(L, at_offset(a, 4 * offset), at_offset(b, 4 * ((offset + 2) % 8)), f"random arrays, a at +{4 * offset} bytes")
 
 
 @pytest.mark.parametrize("n", [1, 7, 8, 9, 31, 32, 33, 100, 1023])
 def test_arrays_ending_at_an_unmapped_page(kata, n):
     L = lib(kata)
     a, b = rand(n, 100 + n)
-    check(L, edge_array(a), edge_array(b), "arrays whose last element ends right before an unmapped page")
+    check(L, before_unmapped_page(a), before_unmapped_page(b), "arrays whose last element ends right before an unmapped page")
 
 
 def test_known_values(kata):
@@ -110,7 +82,7 @@ def test_known_values(kata):
 def test_any_length(kata, n, seed, offset):
     L = lib(kata)
     a, b = rand(n, seed)
-    check(L, at_offset(a, offset), at_offset(b, 7 - offset), f"random arrays (seed {seed})")
+    check(L, at_offset(a, 4 * offset), at_offset(b, 4 * (7 - offset)), f"random arrays (seed {seed})")
 
 
 @pytest.mark.parametrize("n", [0, 5, 8, 37, 1000])

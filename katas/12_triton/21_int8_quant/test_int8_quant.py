@@ -1,24 +1,19 @@
 """Row-wise int8 quantize/dequantize in Triton: exact codes against a float64 reference on awkward
 shapes and strides, no torch compute, bytes moved (CPU), bandwidth (GPU)."""
-import numpy as np
+from functools import partial
+
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_equal, assert_unchanged
-from kata.timing import copy_bandwidth, gbps, gpu_ms
+from kata.testing import assert_close, assert_equal
+from kata.timing import gpu_ms
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bandwidth, expect, randn
+
+# the inputs: 3 * N(0, 1) unless a test says otherwise, drawn on the device (fast for the large timed ones)
+randn = partial(randn, scale=3.0, draw_on_device=True)
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
-
-
-def randn(shape, dtype, device, seed, scale=3.0):
-    g = torch.Generator(device=device).manual_seed(seed)  # on the GPU for the large timed inputs
-    return (scale * torch.randn(shape, generator=g, device=device)).to(dtype=dtype)
-
-
-def expect(ok, message):
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def reference(x):
@@ -32,11 +27,7 @@ def reference(x):
 
 
 def check_quantize(kata, x, on):
-    mod = kata.module()
-    x0 = x.clone()
-    with guard_allocations():
-        q, scale = mod.quantize(x)
-    assert_unchanged(x0.contiguous(), x.contiguous(), what=f"x (on {on})")
+    q, scale = call_checked(kata.module().quantize, x, name="quantize(x)", on=on, guard=True)  # x stays as it was
     M, N = x.shape
     expect(isinstance(q, torch.Tensor) and q.dtype == torch.int8 and tuple(q.shape) == (M, N),
            f"quantize(x) on {on}: q must be an int8 tensor of shape {(M, N)}, got "
@@ -56,15 +47,9 @@ def check_quantize(kata, x, on):
 
 
 def check_dequantize(kata, q, scale, dtype, on):
-    mod = kata.module()
-    q0, s0 = q.clone(), scale.clone()
-    with guard_allocations():
-        out = mod.dequantize(q, scale, dtype)
-    assert_unchanged(q0, q, what=f"q (on {on})")
-    assert_unchanged(s0, scale, what=f"scale (on {on})")
-    expect(isinstance(out, torch.Tensor) and out.dtype == dtype and out.shape == q.shape,
-           f"dequantize(q, scale, {dtype}) on {on}: expected a {dtype} tensor of shape {tuple(q.shape)}, got "
-           f"{getattr(out, 'dtype', type(out))} {tuple(getattr(out, 'shape', ()))}")
+    # q and scale stay as they were; the output is a `dtype` tensor of q's shape
+    out = call_checked(kata.module().dequantize, q, scale, dtype, name=f"dequantize(q, scale, {dtype})", on=on,
+                       guard=True, returns=torch.Tensor, shape=q.shape, dtype=dtype)
     want = (q.cpu().float() * scale.cpu()[:, None]).to(dtype)  # one fp32 product, one rounding
     assert_equal(out, want, what="dequantize(q, scale)", on=on)
 
@@ -184,14 +169,11 @@ def test_bandwidth(kata, device):
         return (x / s).round().clamp(-127, 127).to(torch.int8), s
     torch_ms = gpu_ms(eager)
     nbytes = M_GPU * N_GPU * 3 + M_GPU * 4
-    copy = copy_bandwidth()
-    fq, fd = nbytes / (q_ms * 1e-3) / copy, nbytes / (d_ms * 1e-3) / copy
-    kata.record(quantize_ms=round(q_ms, 4), dequantize_ms=round(d_ms, 4), quantize_fraction_of_copy=round(fq, 3),
-                dequantize_fraction_of_copy=round(fd, 3), eager_quantize_ms=round(torch_ms, 4),
-                quantize_speed_vs_eager=round(torch_ms / q_ms, 2))
-    expect(min(fq, fd) >= FRACTION_OF_COPY, (
-        f"on {M_GPU}x{N_GPU} bf16: quantize {q_ms:.3f} ms ({gbps(nbytes, q_ms):,.0f} GB/s, {fq:.2f} of copy "
-        f"bandwidth), dequantize {d_ms:.3f} ms ({gbps(nbytes, d_ms):,.0f} GB/s, {fd:.2f}); the gate is "
-        f"{FRACTION_OF_COPY} for both, counting x, q and the scales once each ({nbytes / 1e6:,.0f} MB). "
-        f"(Eager torch quantize: {torch_ms:.3f} ms.) A second pass over x, or a scale loaded per element, "
-        "costs bandwidth; so do too few warps for an 8192-wide row (try num_warps=8)."))
+    hint = ("A second pass over x, or a scale loaded per element, costs bandwidth; so do too few warps for an "
+            "8192-wide row (try num_warps=8).")
+    check_bandwidth(kata, what=f"quantize on {M_GPU}x{N_GPU} bf16", ms=q_ms, nbytes=nbytes,
+                    moves="x, q and the scales once each", fraction=FRACTION_OF_COPY, baseline_ms=torch_ms,
+                    baseline_name="eager torch quantize", key="eager", prefix="quantize_", fraction_hint=hint)
+    check_bandwidth(kata, what=f"dequantize on {M_GPU}x{N_GPU} bf16", ms=d_ms, nbytes=nbytes,
+                    moves="x, q and the scales once each", fraction=FRACTION_OF_COPY, prefix="dequantize_",
+                    fraction_hint=hint)

@@ -5,9 +5,9 @@ import pytest
 import torch
 import torch.fx.experimental.symbolic_shapes  # noqa: F401  (see below)
 from hypothesis import given, settings, strategies as st
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from kata.testing import assert_close
+from kata.toolkit import OpCensus
 
 # torch imports torch.fx.experimental.symbolic_shapes (and sympy) lazily on a process's first
 # backward, 0.4-0.7 s: the import above pays that once, here in the parent, instead of once in every
@@ -52,7 +52,7 @@ def make_input(shape, dtype, scale, seed, layout="contiguous"):
     return view(base)
 
 
-def describe(x, noun="input") -> str:
+def describe_input(x, noun="input") -> str:
     layout = "contiguous" if x.is_contiguous() else f"non-contiguous, strides {tuple(x.stride())}"
     return f"a {NAME.get(x.dtype, x.dtype)} {noun} of shape {tuple(x.shape)} ({layout})"
 
@@ -136,7 +136,7 @@ def call_silu(mod, x, on=None):
         raise AssertionError(f"{type(e).__name__}: {e}\n  ctx is None: did silu() call SiLUFunction.forward(None, x) "
                              "itself? Return SiLUFunction.apply(x): apply makes the ctx, runs forward and records "
                              "the node in the graph.") from None
-    check_tensor(y, x, f"silu(x) on {on or describe(x)}")
+    check_tensor(y, x, f"silu(x) on {on or describe_input(x)}")
     return y
 
 
@@ -166,9 +166,9 @@ def run_backward(mod, x, g):
     assert_input_unchanged(g_before, g, "grad_output (the gradient your backward receives)")
     assert_input_unchanged(x_before, leaf)
     if leaf.grad is None:
-        raise AssertionError(f"x.grad is None after silu(x).backward(grad_output) on {describe(leaf)}: "
+        raise AssertionError(f"x.grad is None after silu(x).backward(grad_output) on {describe_input(leaf)}: "
                              "backward returned None for x.")
-    check_tensor(leaf.grad, leaf, f"x.grad on {describe(leaf)}")
+    check_tensor(leaf.grad, leaf, f"x.grad on {describe_input(leaf)}")
     return leaf.grad
 
 
@@ -185,26 +185,8 @@ def backward(loss, *leaves):
                              "tensor.") from None
     for leaf in leaves:
         if leaf.grad is None:
-            raise AssertionError(f"no gradient reached {describe(leaf, 'leaf tensor')} through silu(): "
+            raise AssertionError(f"no gradient reached {describe_input(leaf, 'leaf tensor')} through silu(): "
                                  "does your backward return None?")
-
-
-class OpLog(TorchDispatchMode):
-    """Records every aten op that runs underneath (forward, and backward on the CPU)."""
-
-    @classmethod
-    def _should_skip_dynamo(cls):
-        # Nothing here is compiled: without this, recent torch wraps __torch_dispatch__ in
-        # torch._dynamo.disable, whose first use imports torch._dynamo (1-2 s in every test child).
-        return False
-
-    def __init__(self):
-        super().__init__()
-        self.ops = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.ops.append(func.overloadpacket.__name__)
-        return func(*args, **(kwargs or {}))
 
 
 shapes = st.lists(st.integers(0, 7), min_size=0, max_size=4).map(tuple)
@@ -237,7 +219,7 @@ def test_forward_edge_shapes(kata, shape):
     before = x.clone()
     y = call_silu(mod, x)
     assert_input_unchanged(before, x)
-    assert_close(y, ref_silu(x), **FWD_TOL[torch.float32], what="silu(x)", on=describe(x))
+    assert_close(y, ref_silu(x), **FWD_TOL[torch.float32], what="silu(x)", on=describe_input(x))
 
 
 @settings(max_examples=60)
@@ -247,7 +229,7 @@ def test_forward_any_shape(kata, shape, dtype, scale, layout, seed):
     mod = kata.module()
     x = make_input(shape, dtype, scale, seed, layout)
     before = x.clone()
-    on = f"{describe(x)}, x = randn * {scale:g} clamped to |x| <= 100 (seed {seed})"
+    on = f"{describe_input(x)}, x = randn * {scale:g} clamped to |x| <= 100 (seed {seed})"
     with torch.no_grad():
         y = call_silu(mod, x, on)
     assert_input_unchanged(before, x)
@@ -273,7 +255,7 @@ def test_graph_records_your_function(kata):
         return original(ctx, *grads)
 
     mod.SiLUFunction.backward = staticmethod(spy)
-    with OpLog() as log:
+    with OpCensus() as log:
         y = mod.silu(x)
         forward_ops = list(log.ops)
         y.backward(torch.ones_like(y))
@@ -361,8 +343,8 @@ def test_gradient_any_shape(kata, shape, dtype, scale, layout, seed):
     mod = kata.module()
     x = make_input(shape, dtype, scale, seed, layout)
     g = make_input(shape, dtype, 1.0, seed + 1, layout)
-    on = (f"{describe(x)}, x = randn * {scale:g} clamped to |x| <= 100, grad_output "
-          f"{describe(g, 'tensor')[2:]} (seed {seed})")
+    on = (f"{describe_input(x)}, x = randn * {scale:g} clamped to |x| <= 100, grad_output "
+          f"{describe_input(g, 'tensor')[2:]} (seed {seed})")
     grad = run_backward(mod, x, g)
     check_finite(grad, x, g.double() * ref_dsilu(x), f"x.grad on {on}")
     try:
@@ -395,7 +377,7 @@ def test_gradcheck(kata, layout):
             for a, b, c, d, _ in zip(xd[bad].tolist(), grad[bad].tolist(), numeric[bad].tolist(),
                                      ref_dsilu(xd)[bad].tolist(), range(4))]
     raise AssertionError(
-        f"torch.autograd.gradcheck failed on {describe(x)}: the gradient your backward returns disagrees with "
+        f"torch.autograd.gradcheck failed on {describe_input(x)}: the gradient your backward returns disagrees with "
         f"finite differences of your forward at {int(bad.sum())} of {x.numel()} elements (dy/dx, grad_output = 1):\n"
         + "\n".join(rows) + f"\n  {diagnose(x, torch.ones_like(x), grad)}\n  (gradcheck: {said})")
 
@@ -436,7 +418,7 @@ def test_non_contiguous_inputs(kata):
     y = call_silu(mod, x)
     backward((y * w.t()).sum(), base)
     assert_close(base.grad, w * ref_dsilu(base), **GRAD_TOL[torch.float64], what="grad",
-                 on=f"{describe(x)} (x = base.t()) with grad_output w.t()")
+                 on=f"{describe_input(x)} (x = base.t()) with grad_output w.t()")
     # An expanded input (stride 0): one stored element feeds four outputs, so its gradient is a sum.
     a = torch.randn(1, 6, dtype=torch.float64, generator=gen).requires_grad_(True)
     x = a.expand(4, 6)

@@ -49,7 +49,7 @@ def addr(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
 
 
-def describe(v) -> str:
+def view_text(v) -> str:
     return (f"view(shape={tuple(v.shape[k] for k in range(v.ndim))}, "
             f"strides={tuple(v.strides[k] for k in range(v.ndim))} elements)")
 
@@ -64,7 +64,7 @@ def assert_same_view(V, v, want: np.ndarray, what: str):
     for k in range(want.ndim):
         if want.shape[k] > 1 and v.strides[k] != want.strides[k] // 4:
             raise AssertionError(f"{what}: axis {k} has stride {v.strides[k]} elements, numpy says "
-                                 f"{want.strides[k] // 4} ({describe(v)})")
+                                 f"{want.strides[k] // 4} ({view_text(v)})")
     got_off = (V.address(v.data) - addr(want)) // 4
     assert got_off == 0, (f"{what}: the view starts {got_off:+d} elements away from where numpy's does: data must "
                           "point at element (0, ..., 0) of the new view")

@@ -4,9 +4,10 @@ torch's bf16 matmul (GPU)."""
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_unchanged
+from kata.testing import assert_close
 from kata.timing import gpu_ms, tflops
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, expect
 
 
 def ints(shape, device, seed, lo=-127, hi=127):
@@ -19,27 +20,15 @@ def scales(n, device, seed):
     return torch.rand(n, generator=g, device=device) * 0.02 + 1e-3
 
 
-def expect(ok, message):
-    if not ok:
-        pytest.fail(message, pytrace=False)
-
-
 def reference(a, sa, b, sb):
     acc = a.cpu().double() @ b.cpu().double().t()  # exact: integers far below 2**53
     return acc * sa.cpu().double()[:, None] * sb.cpu().double()[None, :]
 
 
 def check(kata, a, sa, b, sb, out_dtype, on):
-    mod = kata.module()
-    before = [t.clone() for t in (a, sa, b, sb)]
-    with guard_allocations():
-        out = mod.int8_matmul(a, sa, b, sb, out_dtype)
-    for x, y, what in zip(before, (a, sa, b, sb), ("a_q", "a_scale", "b_q", "b_scale")):
-        assert_unchanged(x.contiguous(), y.contiguous(), what=f"{what} (on {on})")
-    M, N = a.shape[0], b.shape[0]
-    expect(isinstance(out, torch.Tensor) and out.dtype == out_dtype and tuple(out.shape) == (M, N),
-           f"int8_matmul on {on}: expected a {out_dtype} tensor of shape {(M, N)}, got "
-           f"{getattr(out, 'dtype', type(out))} {tuple(getattr(out, 'shape', ()))}")
+    # a_q, a_scale, b_q and b_scale stay as they were; the output is (M, N) in out_dtype
+    out = call_checked(kata.module().int8_matmul, a, sa, b, sb, out_dtype, name="int8_matmul(a_q, a_scale, b_q, b_scale)",
+                       on=on, guard=True, returns=torch.Tensor, shape=(a.shape[0], b.shape[0]), dtype=out_dtype)
     tol = {torch.float32: 1e-6, torch.float16: 1e-3, torch.bfloat16: 8e-3}[out_dtype]
     assert_close(out, reference(a, sa, b, sb), atol=1e-30, rtol=tol, on=on,
                  what="int8_matmul (int32 sum of products, times a_scale[m] * b_scale[n])")

@@ -3,43 +3,28 @@ float64, strided inputs, and each element read once (bytes moved counted in the 
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_equal, assert_unchanged
+from kata.testing import assert_close, assert_equal
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bytes, describe, expect, randn
 
 # Row lengths around every block size people pick, and several blocks long.
 SHAPES = [(1, 1), (3, 7), (2, 128), (2, 129), (5, 1000), (3, 3001)]
 
 
 def make(shape, dtype, device, seed):
-    g = torch.Generator().manual_seed(seed)
     if dtype == torch.int32:
+        g = torch.Generator().manual_seed(seed)
         return torch.randint(-100, 101, shape, generator=g, dtype=torch.int32).to(device)
-    return (4 * torch.randn(shape, generator=g)).to(dtype=dtype, device=device)
-
-
-def describe(t):
-    s = f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}"
-    return s if t.is_contiguous() else s + f" with strides {t.stride()}"
-
-
-def expect(ok: bool, message: str) -> None:
-    if not ok:
-        pytest.fail(message, pytrace=False)
+    return randn(shape, dtype, device, seed, scale=4.0)
 
 
 def check(kata, x, on):
-    mod = kata.module()
-    x0 = x.clone()
-    with forbid_torch_compute() as guard, guard_allocations():  # the output comes back NaN/poison-filled
-        out = mod.cumsum_rows(x)
-    assert_unchanged(x0, x.contiguous(), what=f"x (on {on})")
     want_dtype = torch.int32 if x.dtype == torch.int32 else torch.float32
-    expect(isinstance(out, torch.Tensor), f"cumsum_rows() on {on} returned {type(out).__name__}, expected a tensor")
-    expect(out.shape == x.shape and out.dtype == want_dtype and out.device == x.device,
-           f"cumsum_rows() on {on} returned {tuple(out.shape)} {out.dtype} on {out.device}, expected "
-           f"{tuple(x.shape)} {want_dtype} on {x.device}")
+    guard = forbid_torch_compute()  # the output comes back NaN/poison-filled; x stays as it was
+    out = call_checked(kata.module().cumsum_rows, x, name="cumsum_rows()", on=on, within=[guard], guard=True,
+                       returns=torch.Tensor, shape=x.shape, dtype=want_dtype, device=x.device)
     expect(x.numel() == 0 or guard.launches >= 1, f"cumsum_rows() on {on} launched no Triton kernel")
-    xc = x0.cpu()
+    xc = x.cpu()
     try:
         if x.dtype == torch.int32:
             assert_equal(out, xc.long().cumsum(dim=1).int(), what="cumsum_rows(x)", on=on)
@@ -96,18 +81,10 @@ def test_bytes_moved(kata, device):
         out = mod.cumsum_rows(x)
     assert_equal(out, x.long().cumsum(dim=1).int(), what="cumsum_rows(x)", on=f"the bytes-moved input {describe(x)}")
     need = 2 * M * N * 4
-    kata.record(bytes_moved=moved.total, bytes_minimum=need, bytes_ratio=round(moved.total / need, 3))
-    if moved.total == need:
-        return
-    why = []
-    if moved.loaded > M * N * 4:
-        why.append(f"kernels loaded {moved.loaded // 4:,} elements of {M * N:,}: read each once and carry the "
-                   "running total from chunk to chunk instead of re-reading earlier chunks (and mask the last one)")
-    if moved.stored > M * N * 4:
-        why.append(f"kernels stored {moved.stored // 4:,} elements of {M * N:,}: write each prefix sum once")
-    if moved.torch_bytes:
-        why.append(f"torch copies and fills moved {moved.torch_bytes:,} bytes ({'; '.join(moved.torch_ops[:2])})")
-    pytest.fail(f"cumsum_rows() of x {describe(x)} moved {moved.total:,} bytes; reading x once and writing out once "
-                f"is 2 x {M * N:,} x 4 = {need:,}, and the gate is exactly that.\n  {moved}\n  - "
-                + "\n  - ".join(why or ["fewer bytes than the minimum: something is never read or written"]),
-                pytrace=False)
+    check_bytes(kata, moved, need=need, exact=True, unit=4, noun="elements",
+                headline=f"cumsum_rows() of x {describe(x)} moved {moved.total:,} bytes; reading x once and writing out "
+                         f"once is 2 x {M * N:,} x 4 = {need:,}, and the gate is exactly that.",
+                loaded=(M * N * 4, "reading each once", "carry the running total from chunk to chunk instead of "
+                        "re-reading earlier chunks (and mask the last one)"),
+                stored=(M * N * 4, "writing each once", "write each prefix sum once"),
+                short="fewer bytes than the minimum: something is never read or written")

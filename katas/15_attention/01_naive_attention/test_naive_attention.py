@@ -5,42 +5,16 @@ import math
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from kata.testing import assert_close, assert_equal
+from kata.attnkit import attention64 as oracle
+from kata.toolkit import OpCensus
 
 TOL = {torch.float32: dict(atol=2e-5, rtol=2e-5), torch.float64: dict(atol=1e-12, rtol=1e-10)}
 BANNED = {"_softmax", "softmax", "_safe_softmax", "_log_softmax", "log_softmax", "special_softmax",
           "scaled_dot_product_attention", "_scaled_dot_product_attention_math",
           "_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_efficient_attention",
           "_scaled_dot_product_flash_attention", "_scaled_dot_product_fused_attention_overrideable"}
-
-
-class OpLog(TorchDispatchMode):
-    """Records the aten ops that run underneath."""
-
-    @classmethod
-    def _should_skip_dynamo(cls):
-        return False
-
-    def __init__(self):
-        super().__init__()
-        self.ops = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.ops.append(func.overloadpacket.__name__)
-        return func(*args, **(kwargs or {}))
-
-
-def oracle(q, k, v, causal=False, scale=None):
-    q, k, v = q.double(), k.double(), v.double()
-    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
-    s = q @ k.transpose(-2, -1) * scale
-    if causal:
-        lq, lk = q.shape[-2], k.shape[-2]
-        keep = torch.arange(lk)[None, :] <= torch.arange(lq)[:, None] + (lk - lq)
-        s = s.masked_fill(~keep, float("-inf"))
-    return torch.softmax(s, -1) @ v
 
 
 def qkv(lead, lq, lk, d, dv, dtype, seed, mag=1.0):
@@ -117,7 +91,7 @@ def test_causal_mask(kata, lq, lk):
 def test_no_library_softmax(kata):
     mod = kata.module()
     q, k, v = qkv((2,), 5, 7, 6, 3, torch.float32, 0)
-    with OpLog() as log:
+    with OpCensus() as log:
         mod.attention(q, k, v, causal=True)
     used = sorted(BANNED & set(log.ops))
     assert not used, (f"attention() calls aten.{', aten.'.join(used)}: write the softmax yourself (max, subtract, "

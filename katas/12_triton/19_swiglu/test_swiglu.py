@@ -1,23 +1,19 @@
 """SwiGLU forward and backward in Triton: against float64 autograd on awkward shapes and the strided
 halves of a fused projection, no torch compute, bytes moved (CPU), bandwidth and speed (GPU)."""
+from functools import partial
+
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_unchanged
-from kata.timing import copy_bandwidth, gbps, gpu_ms
+from kata.testing import assert_close
+from kata.timing import gpu_ms
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bandwidth, check_low_precision, expect, randn
+
+# the inputs: 2 * N(0, 1) unless a test says otherwise, drawn on the device (fast for the large timed ones)
+randn = partial(randn, scale=2.0, draw_on_device=True)
 
 DTYPES = {"fp32": (torch.float32, 1e-5), "fp16": (torch.float16, 2e-3)}
-
-
-def randn(shape, dtype, device, seed, scale=2.0):
-    g = torch.Generator(device=device).manual_seed(seed)  # on the GPU for the large timed inputs
-    return (scale * torch.randn(shape, generator=g, device=device)).to(dtype=dtype)
-
-
-def expect(ok, message):
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def reference(dh, gate, up):
@@ -30,12 +26,9 @@ def reference(dh, gate, up):
 
 def check(kata, dh, gate, up, on, tol):
     mod = kata.module()
-    before = [t.clone() for t in (dh, gate, up)]
-    with guard_allocations():
-        h = mod.swiglu_forward(gate, up)
-        res = mod.swiglu_backward(dh, gate, up)
-    for b, t, what in zip(before, (dh, gate, up), ("dh", "gate", "up")):
-        assert_unchanged(b.contiguous(), t.contiguous(), what=f"{what} (on {on})")
+    # dh, gate and up stay as they were; outputs come back NaN-filled, between poisoned margins
+    h = call_checked(mod.swiglu_forward, gate, up, name="swiglu_forward(gate, up)", on=on, guard=True)
+    res = call_checked(mod.swiglu_backward, dh, gate, up, name="swiglu_backward(dh, gate, up)", on=on, guard=True)
     expect(isinstance(res, tuple) and len(res) == 2, f"swiglu_backward must return (dgate, dup), got {type(res).__name__}")
     want = reference(dh, gate, up)
     for got, w, what in zip((h, *res), want, ("swiglu_forward: h", "swiglu_backward: dgate", "swiglu_backward: dup")):
@@ -55,7 +48,7 @@ SHAPES = [(1, 1), (3, 1000), (7, 1025), (2, 5003)]
 def test_shapes(kata, device, dtype, shape):
     dt, tol = DTYPES[dtype]
     s = shape[0] * 10 + shape[1]
-    check(kata, randn(shape, dt, device, s), randn(shape, dt, device, s + 1, 3.0), randn(shape, dt, device, s + 2),
+    check(kata, randn(shape, dt, device, s), randn(shape, dt, device, s + 1, scale=3.0), randn(shape, dt, device, s + 2),
           f"(M, N) = {shape} {dtype}", tol)
 
 
@@ -133,12 +126,8 @@ def test_bf16(kata, device):
     h = torch.nn.functional.silu(gg) * uu
     h.backward(dh)
     for x, t, w, what in zip(got, (h, gg.grad, uu.grad), want, ("h", "dgate", "dup")):
-        err = (x.double().cpu() - w).abs().max().item()
-        torch_err = (t.double().cpu() - w).abs().max().item()
-        kata.record(**{f"{what}_err": err, f"{what}_torch_err": torch_err})
-        expect(err <= 2 * torch_err + 1e-6, (
-            f"{what} on {shape} bf16: largest error {err:.3g} against float64; torch's own bf16 computation "
-            f"errs by {torch_err:.3g}, and the gate is 2x that. Compute in float32 and round once."))
+        check_low_precision(kata, x, w, t, what=f"{what} on {shape} bf16", baseline_name="torch's own bf16 computation",
+                            keys=(f"{what}_err", f"{what}_torch_err"), hint="Compute in float32 and round once.")
 
 
 @pytest.mark.gpu
@@ -160,16 +149,11 @@ def test_bandwidth_and_vs_eager(kata, device):
         return s, dh * torch.nn.functional.silu(g)
     eb_ms = gpu_ms(eager_bwd)
     one = M_GPU * N_GPU * 2
-    copy = copy_bandwidth()
-    ff, fb = 3 * one / (f_ms * 1e-3) / copy, 5 * one / (b_ms * 1e-3) / copy
-    kata.record(forward_ms=round(f_ms, 4), backward_ms=round(b_ms, 4), forward_fraction_of_copy=round(ff, 3),
-                backward_fraction_of_copy=round(fb, 3), eager_forward_ms=round(ef_ms, 4),
-                eager_backward_ms=round(eb_ms, 4), forward_vs_eager=round(ef_ms / f_ms, 2),
-                backward_vs_eager=round(eb_ms / b_ms, 2))
-    ok = min(ff, fb) >= FRACTION_OF_COPY and min(ef_ms / f_ms, eb_ms / b_ms) >= VS_EAGER
-    expect(ok, (
-        f"on ({M_GPU}, {N_GPU}) bf16: forward {f_ms:.3f} ms ({ff:.2f} of copy bandwidth counting 3 tensors, "
-        f"{ef_ms / f_ms:.2f}x eager torch), backward {b_ms:.3f} ms ({fb:.2f} counting 5 tensors, "
-        f"{eb_ms / b_ms:.2f}x eager). Gates: {FRACTION_OF_COPY} of copy bandwidth and {VS_EAGER}x eager, both "
-        "directions. Eager makes 5 passes forward and 9 backward; fused kernels make 3 and 5. Temporaries "
-        "between kernels, or tiny blocks, lose that advantage."))
+    for direction, ms, eager_ms, tensors, passes in (("forward", f_ms, ef_ms, 3, 5), ("backward", b_ms, eb_ms, 5, 9)):
+        check_bandwidth(
+            kata, what=f"swiglu_{direction} on ({M_GPU}, {N_GPU}) bf16", ms=ms, nbytes=tensors * one,
+            moves=f"{tensors} tensors", fraction=FRACTION_OF_COPY, baseline_ms=eager_ms, baseline_name="eager torch",
+            key="eager", vs_baseline=VS_EAGER, prefix=f"{direction}_",
+            fraction_hint="Temporaries between kernels, or tiny blocks, lose the fused kernel's advantage.",
+            baseline_hint=f"Eager makes {passes} passes {direction}; a fused kernel makes {tensors}. Temporaries "
+                          "between kernels, or tiny blocks, lose that advantage.")

@@ -2,33 +2,25 @@
 interpreter converts float32 to fp8 inexactly (off by up to 2x near powers of two), so on a CPU only
 what the interpreter gets right is checked: the scales, dtypes, shapes, that every element is written,
 no torch compute, and bytes moved."""
+from functools import partial
+
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_unchanged
-from kata.timing import copy_bandwidth, gbps, gpu_ms
+from kata.testing import assert_close
+from kata.timing import gpu_ms
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bandwidth, check_low_precision, expect, randn
+
+# the inputs: 3 * N(0, 1) unless a test says otherwise, drawn on the device (fast for the large timed ones)
+randn = partial(randn, scale=3.0, draw_on_device=True)
 
 FP8 = torch.float8_e4m3fn
 
 
-def randn(shape, dtype, device, seed, scale=3.0):
-    g = torch.Generator(device=device).manual_seed(seed)
-    return (scale * torch.randn(shape, generator=g, device=device)).to(dtype=dtype)
-
-
-def expect(ok, message):
-    if not ok:
-        pytest.fail(message, pytrace=False)
-
-
 def quantize_checked(kata, x, on):
     """Call fp8_quantize; check what holds on any machine: dtypes, shapes, scales, everything written."""
-    mod = kata.module()
-    x0 = x.clone()
-    with guard_allocations():
-        q, scale = mod.fp8_quantize(x)
-    assert_unchanged(x0.contiguous(), x.contiguous(), what=f"x (on {on})")
+    q, scale = call_checked(kata.module().fp8_quantize, x, name="fp8_quantize(x)", on=on, guard=True)  # x unchanged
     M, N = x.shape
     expect(isinstance(q, torch.Tensor) and q.dtype == FP8 and tuple(q.shape) == (M, N),
            f"fp8_quantize on {on}: q must be a torch.float8_e4m3fn tensor of shape {(M, N)} (e4m3 for weights "
@@ -51,12 +43,8 @@ def quantize_checked(kata, x, on):
 def test_scales_and_shapes(kata, device, shape):
     x = randn(shape, torch.float32, device, seed=shape[1])
     q, scale = quantize_checked(kata, x, f"x of shape {shape} fp32")
-    mod = kata.module()
-    with guard_allocations():
-        out = mod.fp8_dequantize(q, scale, torch.float32)
-    expect(isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.shape == q.shape,
-           f"fp8_dequantize(q, scale, float32) on {shape}: expected float32 {tuple(q.shape)}, got "
-           f"{getattr(out, 'dtype', type(out))} {tuple(getattr(out, 'shape', ()))}")
+    out = call_checked(kata.module().fp8_dequantize, q, scale, torch.float32, name="fp8_dequantize(q, scale, float32)",
+                       on=f"{shape}", guard=True, returns=torch.Tensor, shape=q.shape, dtype=torch.float32)
     want = q.float() * scale[:, None]  # whatever the codes are, dequantize is this product
     assert_close(out, want, atol=0, rtol=0, what="fp8_dequantize (q * scale[:, None] in float32)", on=f"{shape}")
 
@@ -137,12 +125,8 @@ def test_round_trip_error(kata, device):
     x64 = x.double()
     s = x.float().abs().amax(1, keepdim=True) / 448
     torch_rt = ((x.float() / s).clamp(-448, 448).to(FP8).float() * s).to(torch.bfloat16)
-    err = (out.double() - x64).abs().max().item()
-    torch_err = (torch_rt.double() - x64).abs().max().item()
-    kata.record(max_err=err, torch_err=torch_err)
-    expect(err <= 2 * torch_err + 1e-6, (
-        f"fp8 round trip of (512, 4096) bf16: largest error {err:.3g}; torch's own fp8 round trip errs by "
-        f"{torch_err:.3g}, and the gate is twice that."))
+    check_low_precision(kata, out, x64, torch_rt, what="fp8 round trip of (512, 4096) bf16",
+                        baseline_name="torch's own fp8 round trip", keys=("max_err", "torch_err"))
 
 
 M_GPU, N_GPU = 16384, 8192
@@ -165,12 +149,10 @@ def test_bandwidth(kata, device):
         return (x / s).clamp(-448, 448).to(FP8), s
     eager_ms = gpu_ms(eager)
     nbytes = M_GPU * N_GPU * 3 + M_GPU * 4
-    copy = copy_bandwidth()
-    fq, fd = nbytes / (q_ms * 1e-3) / copy, nbytes / (d_ms * 1e-3) / copy
-    kata.record(quantize_ms=round(q_ms, 4), dequantize_ms=round(d_ms, 4), quantize_fraction_of_copy=round(fq, 3),
-                dequantize_fraction_of_copy=round(fd, 3), eager_quantize_ms=round(eager_ms, 4))
-    expect(min(fq, fd) >= FRACTION_OF_COPY, (
-        f"on {M_GPU}x{N_GPU} bf16: fp8_quantize {q_ms:.3f} ms ({gbps(nbytes, q_ms):,.0f} GB/s, {fq:.2f} of copy "
-        f"bandwidth), fp8_dequantize {d_ms:.3f} ms ({fd:.2f}); the gate is {FRACTION_OF_COPY} for both, counting "
-        f"x, the codes and the scales once each. (Eager torch quantize: {eager_ms:.3f} ms.) A float32 "
-        "temporary or a second read of x costs bandwidth."))
+    hint = "A float32 temporary or a second read of x costs bandwidth."
+    check_bandwidth(kata, what=f"fp8_quantize on {M_GPU}x{N_GPU} bf16", ms=q_ms, nbytes=nbytes,
+                    moves="x, the codes and the scales once each", fraction=FRACTION_OF_COPY, baseline_ms=eager_ms,
+                    baseline_name="eager torch quantize", key="eager", prefix="quantize_", fraction_hint=hint)
+    check_bandwidth(kata, what=f"fp8_dequantize on {M_GPU}x{N_GPU} bf16", ms=d_ms, nbytes=nbytes,
+                    moves="x, the codes and the scales once each", fraction=FRACTION_OF_COPY, prefix="dequantize_",
+                    fraction_hint=hint)

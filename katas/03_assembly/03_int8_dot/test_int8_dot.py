@@ -2,46 +2,21 @@
 registers poisoned and checked); values compared exactly with numpy in int64, at every length 0..80,
 unaligned, at the extremes (-128 * -128 breaks the popular vpsignb trick), next to an unmapped page;
 then an instruction count against a scalar C loop."""
-import ctypes
-import mmap
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from kata.testing import assert_unchanged
+from kata.toolkit import at_offset, before_unmapped_page
 from native import abi
 from native.measure import callgrind
 
 CDEF = "int dot_i8(const int8_t *a, const int8_t *b, long n);"
-PAGE = mmap.PAGESIZE
-_libc = ctypes.CDLL(None, use_errno=True)
-_keep = []
 
 
 def fn(kata):
     return abi.checked(kata.library(CDEF, extra_sources=[abi.SOURCE]))
-
-
-def at_offset(values, offset):
-    buf = np.zeros(len(values) + 128, dtype=np.int8)
-    skip = (64 - buf.ctypes.data % 64) % 64 + offset
-    arr = buf[skip:skip + len(values)]
-    arr[:] = values
-    return arr
-
-
-def edge_array(values):
-    n = len(values)
-    pages = (n + PAGE - 1) // PAGE + 1
-    m = mmap.mmap(-1, (pages + 1) * PAGE)
-    base = ctypes.addressof(ctypes.c_char.from_buffer(m))
-    if _libc.mprotect(ctypes.c_void_p(base + pages * PAGE), PAGE, 0) != 0:
-        raise OSError(ctypes.get_errno(), "mprotect")
-    _keep.append(m)
-    arr = np.frombuffer(m, dtype=np.int8, count=n, offset=pages * PAGE - n)
-    arr[:] = values
-    return arr
 
 
 def explain(a, b, got, want):
@@ -106,7 +81,7 @@ def extreme(f, case, n):
 @pytest.mark.parametrize("n", [1, 15, 16, 31, 32, 33, 1000])
 def test_arrays_ending_at_an_unmapped_page(kata, n):
     a, b = rand(n, n + 9)
-    check(fn(kata), edge_array(a), edge_array(b), "arrays whose last byte is the last before an unmapped page")
+    check(fn(kata), before_unmapped_page(a), before_unmapped_page(b), "arrays whose last byte is the last before an unmapped page")
 
 
 @settings(max_examples=100, deadline=None)

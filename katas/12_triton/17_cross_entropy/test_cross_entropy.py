@@ -1,21 +1,22 @@
 """Cross-entropy in Triton: losses and the in-place gradient against float64 torch on vocabularies that
 no block divides, large logits, ignored rows and padded rows; no torch compute; bytes moved (CPU);
 peak memory and speed against eager F.cross_entropy (GPU)."""
+from functools import partial
+
 import pytest
 import torch
 
 from kata.testing import assert_close, assert_unchanged
-from kata.timing import copy_bandwidth, gbps, gpu_ms
+from kata.timing import gpu_ms
 from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
+from kata.toolkit import call_checked, check_bandwidth, check_low_precision, expect, randn
+
+# the inputs: 3 * N(0, 1) unless a test says otherwise, drawn on the device (fast for the large timed ones)
+randn = partial(randn, scale=3.0, draw_on_device=True)
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 # (loss rtol, loss atol, grad rtol, grad atol)
 TOL = {torch.float32: (1e-5, 1e-5, 1e-4, 1e-7), torch.float16: (1e-5, 1e-5, 2e-3, 1e-7)}
-
-
-def randn(shape, dtype, device, seed, scale=3.0):
-    g = torch.Generator(device=device).manual_seed(seed)  # on the GPU for the large timed inputs
-    return (scale * torch.randn(shape, generator=g, device=device)).to(dtype=dtype)
 
 
 def make_targets(N, V, device, seed, ignored=(), ignore_index=-100):
@@ -26,11 +27,6 @@ def make_targets(N, V, device, seed, ignored=(), ignore_index=-100):
     for i in ignored:
         t[i] = ignore_index
     return t.to(device)
-
-
-def expect(ok, message):
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def reference(logits, targets, ignore_index, grad_scale):
@@ -47,17 +43,10 @@ def reference(logits, targets, ignore_index, grad_scale):
 def check(kata, logits, targets, on, ignore_index=-100, grad_scale=1.0):
     mod = kata.module()
     want_loss, want_grad = reference(logits, targets, ignore_index, grad_scale)
-    t0 = targets.clone()
-    with guard_allocations():
-        if ignore_index == -100 and grad_scale == 1.0:
-            losses = mod.cross_entropy(logits, targets)
-        else:
-            losses = mod.cross_entropy(logits, targets, ignore_index=ignore_index, grad_scale=grad_scale)
-    assert_unchanged(t0, targets, what=f"targets (on {on})")
-    N = logits.shape[0]
-    expect(isinstance(losses, torch.Tensor) and losses.dtype == torch.float32 and tuple(losses.shape) == (N,),
-           f"cross_entropy on {on}: expected float32 losses of shape ({N},), got "
-           f"{getattr(losses, 'dtype', type(losses))} {tuple(getattr(losses, 'shape', ()))}")
+    kw = {} if ignore_index == -100 and grad_scale == 1.0 else dict(ignore_index=ignore_index, grad_scale=grad_scale)
+    # the logits are overwritten with the gradient; the targets stay as they were; float32 losses of shape (N,)
+    losses = call_checked(mod.cross_entropy, logits, targets, **kw, writes=(0,), name="cross_entropy", on=on,
+                          guard=True, returns=torch.Tensor, shape=(logits.shape[0],), dtype=torch.float32)
     lr, la, gr, ga = TOL[logits.dtype]
     assert_close(losses, want_loss, atol=la, rtol=lr, what="losses", on=on)
     assert_close(logits, want_grad, atol=ga, rtol=gr, on=on,
@@ -170,14 +159,13 @@ def test_bf16(kata, device):
     tl_.sum().backward()
     mod = kata.module()
     losses = mod.cross_entropy(logits, t)
-    le = (losses.double().cpu() - want_loss).abs().max().item()
-    ge = (logits.double().cpu() - want_grad).abs().max().item()
-    tle = (tl_.detach().double().cpu() - want_loss).abs().max().item()
-    tge = (x.grad.double().cpu() - want_grad).abs().max().item()
-    kata.record(loss_err=le, torch_loss_err=tle, grad_err=ge, torch_grad_err=tge)
-    expect(le <= 2 * tle + 1e-5 and ge <= 2 * tge + 1e-6, (
-        f"on ({N}, {V}) bf16: largest loss error {le:.3g} (torch in bf16: {tle:.3g}), largest gradient "
-        f"error {ge:.3g} (torch: {tge:.3g}) against float64; the gate is 2x torch's. Accumulate in float32."))
+    on = f"({N}, {V}) bf16"
+    check_low_precision(kata, losses, want_loss, tl_.detach(), what=f"cross_entropy on {on}: the losses",
+                        baseline_name="torch's F.cross_entropy", slack=1e-5, keys=("loss_err", "torch_loss_err"),
+                        hint="Accumulate in float32.")
+    check_low_precision(kata, logits, want_grad, x.grad, what=f"cross_entropy on {on}: the gradient",
+                        baseline_name="torch's backward", slack=1e-6, keys=("grad_err", "torch_grad_err"),
+                        hint="Accumulate in float32.")
 
 
 def _timed_input():
@@ -229,11 +217,8 @@ def test_speed_vs_eager(kata, device):
         x.grad = None
         torch.nn.functional.cross_entropy(x, t, reduction="sum").backward()
     eager_ms = gpu_ms(eager)
-    nbytes = 3 * logits.numel() * 2
-    kata.record(ms=round(ms, 4), eager_ms=round(eager_ms, 4), speed_vs_eager=round(eager_ms / ms, 2),
-                gbps=round(gbps(nbytes, ms), 1), fraction_of_copy=round(nbytes / (ms * 1e-3) / copy_bandwidth(), 3))
-    expect(eager_ms / ms >= VS_EAGER, (
-        f"cross_entropy (loss and gradient) on ({N_GPU}, {V_GPU}) bf16 took {ms:.3f} ms, eager "
-        f"F.cross_entropy forward and backward {eager_ms:.3f} ms: {eager_ms / ms:.2f}x, the gate is {VS_EAGER}x. "
-        f"Two reads and one write of the logits ({nbytes / 1e9:.2f} GB) run at {gbps(nbytes, ms):,.0f} GB/s; "
-        "eager makes about six passes. A materialized buffer or a third pass gives that advantage away."))
+    check_bandwidth(kata, what=f"cross_entropy (loss and gradient) on ({N_GPU}, {V_GPU}) bf16", ms=ms,
+                    nbytes=3 * logits.numel() * 2, moves="two reads and one write of the logits",
+                    baseline_ms=eager_ms, baseline_name="eager F.cross_entropy forward and backward", key="eager",
+                    vs_baseline=VS_EAGER, baseline_hint="Eager makes about six passes. A materialized buffer or a "
+                                                        "third pass gives that advantage away.")
