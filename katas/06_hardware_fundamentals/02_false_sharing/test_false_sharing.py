@@ -109,7 +109,8 @@ def test_padding_beats_packing(kata):
                     f"per round: median {statistics.median(seen):.2f}, 2.0 is fully parallel): this machine is too busy "
                     "for false sharing to show. Run it on an idle machine.")
     ratio = statistics.median(packed) / statistics.median(mine)
-    kata.record(padded_vs_packed=round(ratio, 2), parallel_rounds=len(mine), tries=len(seen), machine=machine.summary())
+    kata.record(padded_vs_packed=round(ratio, 2), parallel_rounds=len(mine), tries=len(seen), machine=machine.summary(),
+                machine_line=machine.line_size())
     assert ratio >= GATE, (
         f"two threads counting on your counters are only {ratio:.2f}x as fast as on counters packed into one cache "
         f"line (median over {len(mine)} rounds in which both threads ran in parallel; the gate is {GATE}x).\n"
