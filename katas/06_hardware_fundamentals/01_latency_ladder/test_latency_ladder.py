@@ -129,8 +129,8 @@ def test_ladder(kata):
         best = fastest_interleaved(*runs, rounds=7, warmup=1)
         ns = {k: t / hops[k] * 1e9 for k, t in zip(sets, best)}
         ratio = ns[big] / ns[small]
-        if ratio >= GATE:
-            break
+        if ratio >= GATE or ratio < GATE / 2:
+            break  # passed, or too far off for noise to explain: no retry
     kata.record(**{f"ns_{k}": round(v, 2) for k, v in ns.items()}, ratio=round(ratio, 1), machine=machine.summary())
     ladder = ", ".join(f"{k} ({sets[k] * 4 >> 10} KiB): {v:.2f} ns" for k, v in ns.items())
     assert ratio >= GATE, (

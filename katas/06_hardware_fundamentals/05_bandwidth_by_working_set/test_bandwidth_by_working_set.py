@@ -113,8 +113,8 @@ def test_bandwidth_ladder(kata):
         best = fastest_interleaved(*runs, rounds=9, warmup=1)
         gbps = {k: sets[k] * 4 * passes[k] / t / 1e9 for k, t in zip(sets, best)}
         ratio = gbps[small] / gbps[big]
-        if ratio >= GATE:
-            break
+        if ratio >= GATE or ratio < GATE / 2:
+            break  # passed, or too far off for noise to explain: no retry
     kata.record(**{f"gbps_{k}": round(v, 1) for k, v in gbps.items()}, l1_over_beyond=round(ratio, 2),
                 machine=machine.summary())
     ladder = ", ".join(f"{k} ({sets[k] * 4 >> 10} KiB): {v:.1f} GB/s" for k, v in gbps.items())
