@@ -4,6 +4,9 @@ CPU (wall clock): `compare(fast, slow)` times the two interleaved (A B A B ...),
 retries once before reporting, since on a 2-core machine the same ratio moves by 2x from one minute to
 the next. Gates built on it must be generous (>= 1.5x where the honest answer is 4x); never use an
 absolute time as a threshold on a CPU.
+`fastest_interleaved(a, b, ...)` keeps each side's *fastest* run instead (noise only ever adds time),
+timed in CPU time by default: on a busy machine the moments another process holds our core do not count,
+while cache and memory contention still do. Machine facts (cache sizes, cores, load): `kata.machine`.
 
 GPU: `gpu_ms(fn)` is triton.testing.do_bench's median (L2 flushed between runs); `copy_bandwidth()`
 measures the device's device-to-device copy bandwidth in bytes/s (read + write), the ceiling that
@@ -58,6 +61,27 @@ def compare(fast: Callable[[], object], slow: Callable[[], object], *, rounds: i
         if need is None or best.speedup >= need:
             break
     return best
+
+
+def fastest_interleaved(*fns: Callable[[], object], rounds: int = 15, warmup: int = 2,
+                        clock: str = "cpu") -> list[float]:
+    """The fastest of `rounds` runs of each function, the functions interleaved (A B C, then C B A, ...)
+    so that a slow phase of the machine hits every side alike. `clock="cpu"` (the default) times in CPU
+    time of this process (time.process_time: precise to the nanosecond on Linux, and blind to the moments
+    another process holds our core); `clock="wall"` uses time.perf_counter (for code that waits or runs
+    threads, where CPU time would sum the threads). Returns seconds, one per function, in order."""
+    now = time.process_time if clock == "cpu" else time.perf_counter
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    best = [float("inf")] * len(fns)
+    order = list(range(len(fns)))
+    for r in range(rounds):
+        for i in (order if r % 2 == 0 else order[::-1]):
+            t = now()
+            fns[i]()
+            best[i] = min(best[i], now() - t)
+    return [max(b, 1e-9) for b in best]
 
 
 # ----------------------------------------------------------------------------------------------- GPU

@@ -112,6 +112,12 @@ def test_best_chunks(kata):
 
 # ------------------------------------------------------------------------------------ the GPU tier
 
+# Measured on an H200 (PCIe 5, torch 2.11), 256 MiB host-to-device, median of 7 copies timed with CUDA
+# events: pinned 55.1 GB/s, pageable 6.4-7.1 GB/s (7.7-8.7x). Gate: 2x, a quarter of that, since an older
+# host (PCIe 4, a faster memcpy) narrows the gap; and at least 3 GB/s pinned (PCIe 3 x16 gives 12).
+PINNED_GATE = 2.0
+
+
 @pytest.mark.gpu
 @pytest.mark.wallclock
 def test_pinned_beats_pageable_on_gpu(kata):
@@ -119,7 +125,9 @@ def test_pinned_beats_pageable_on_gpu(kata):
     n = 256 << 20
     pinned = max(t.measure_h2d_gbps(n, True) for _ in range(2))
     pageable = max(t.measure_h2d_gbps(n, False) for _ in range(2))
-    kata.record(pinned_gbps=round(pinned, 2), pageable_gbps=round(pageable, 2))
+    kata.record(pinned_gbps=round(pinned, 2), pageable_gbps=round(pageable, 2), pinned_over_pageable=round(pinned / pageable, 2))
     assert pinned >= 3.0, f"pinned host-to-device copies reached only {pinned:.2f} GB/s (PCIe 4 x16 is about 25)"
-    assert pinned >= 1.1 * pageable, (f"pinned {pinned:.2f} GB/s vs pageable {pageable:.2f} GB/s: pinned memory "
-                                      "skips the driver's staging copy and should be clearly faster")
+    assert pinned >= PINNED_GATE * pageable, (
+        f"pinned {pinned:.2f} GB/s vs pageable {pageable:.2f} GB/s, {pinned / pageable:.2f}x (the gate is {PINNED_GATE}x): "
+        "pinned memory skips the driver's staging copy and should be several times faster. Is the host tensor "
+        "really allocated with pin_memory=True, and is the copy timed with CUDA events around it alone?")

@@ -1,15 +1,17 @@
 """Cache line stride: exact touches; infer_line_size on synthetic sweeps; the miss curve in a simulated
-cache of 32-, 64- and 128-byte lines (deterministic); and the real machine's curve (wall clock)."""
+cache of 32-, 64- and 128-byte lines (deterministic, the grade); and the real machine's curve (wall clock,
+recorded as a figure beside it, not graded)."""
 import glob
 import os
 import subprocess
 import tempfile
-import time
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from kata import machine
+from kata.timing import fastest_interleaved
 from native.measure import MeasureError, parse_callgrind
 
 CDEF = """
@@ -123,44 +125,36 @@ def test_simulated_line_size(kata, line):
     assert got == line, f"infer_line_size on the simulated {line}-byte-line curve ({shown}) said {got}"
 
 
-# -------------------------------------------------------------------- performance: the real machine
-# ns per touch on an 8 MiB buffer (4x L2; 2 MiB pages where allowed), strides 4..1024, alternating, the
-# fastest of 9 runs each (noise only adds time), one retry. The shape: stride 128 costs at least 1.5x
-# stride 4 (a new line per touch instead of one per 16; the reference: 2-11x, the low end when the shared
-# machine is busiest), and stride 1024 at most 3x stride 128 (both a line per touch; the reference:
-# 0.5-1.5x; scanning every byte: about 8x).
+# ------------------------------------------------------------------ the real machine: a figure, not a gate
+# ns per touch on a buffer of 4x this machine's L2 (kata.machine reads it from sysfs or getconf; at least
+# 8 MiB, 2 MiB pages where allowed), strides 4..1024, interleaved, the fastest of 9 runs each, in CPU time.
+# Recorded beside the simulated curve, not graded: real machines do not agree on its shape. On one 2-core
+# AMD EPYC VM the reference measured {4: 0.22, 16: 0.24, 64: 0.62, 128: 0.64, 256: 0.71, 1024: 4.13} ns
+# (stride 1024 six times stride 128: the prefetchers stop at page boundaries and the TLB steps in); on an
+# Intel host stride 1024 cost 0.5-1.5x stride 128. A gate on either ratio would fail a correct program
+# somewhere. What the test does check here is exact: touch_stride's count on the big buffer.
 REAL = [4, 16, 64, 128, 256, 1024]
-RISE, FLAT = 1.5, 3.0
 
 
-@pytest.mark.perf
 @pytest.mark.wallclock
 @pytest.mark.time_limit(180)
 def test_real_sweep(kata):
     lib = lib_of(kata)
-    nbytes = 8 << 20
+    l2 = machine.cache_size(2) or 0
+    nbytes = min(max(8 << 20, 4 * l2), 64 << 20)
     buf = lib.alloc_huge(nbytes)
+    assert buf != lib.ffi.NULL, f"could not allocate {nbytes >> 20} MiB for the sweep"
+    counts = {}
     try:
         lib.touch_stride(buf, 4096, 64)
-        for attempt in range(2):
-            best = {s: float("inf") for s in REAL}
-            for r in range(9):
-                for s in (REAL if r % 2 == 0 else REAL[::-1]):
-                    t = time.perf_counter()
-                    k = lib.touch_stride(buf, nbytes, s)
-                    best[s] = min(best[s], (time.perf_counter() - t) / max(k, 1) * 1e9)
-                rise, flat = best[128] / best[4], best[1024] / best[128]
-                if r >= 1 and flat > 3 * FLAT:
-                    break  # far off, not noise: no point in more rounds
-            if (rise >= RISE and flat <= FLAT) or flat > 3 * FLAT:
-                break
+        runs = [lambda s=s: counts.__setitem__(s, lib.touch_stride(buf, nbytes, s)) for s in REAL]
+        best = fastest_interleaved(*runs, rounds=9, warmup=1)
     finally:
         lib.free_huge(buf)
-    guess = infer(lib, REAL, [best[s] for s in REAL])
-    kata.record(ns_per_touch={s: round(v, 2) for s, v in best.items()}, rise=round(rise, 2), flat=round(flat, 2),
-                inferred_line=guess)
-    shown = ", ".join(f"{s}: {v:.2f}" for s, v in best.items())
-    assert rise >= RISE and flat <= FLAT, (
-        f"ns per touch by stride {{{shown}}}: stride 128 / stride 4 = {rise:.2f} (need >= {RISE}), stride 1024 / "
-        f"stride 128 = {flat:.2f} (need <= {FLAT}).\n  Past the line size every touch costs one line, so the curve "
-        "should flatten; if it keeps climbing, your loop does work for every byte of the stride, not just the one it touches.")
+    for s in REAL:
+        want = len(range(0, nbytes, s))
+        assert counts[s] == want, f"touch_stride(bytes = {nbytes}, stride = {s}) returned {counts[s]}, expected {want}"
+    ns = {s: t / counts[s] * 1e9 for s, t in zip(REAL, best)}
+    guess = infer(lib, REAL, [ns[s] for s in REAL])
+    kata.record(ns_per_touch={s: round(v, 2) for s, v in ns.items()}, buffer_mib=nbytes >> 20,
+                inferred_line_from_real_curve=guess, machine_line=machine.line_size(), machine=machine.summary())
