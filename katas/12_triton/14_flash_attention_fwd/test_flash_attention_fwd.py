@@ -150,11 +150,12 @@ def test_bytes_moved(kata, device):
 
 # ---------------------------------------------------------------------------------- speed (GPU)
 
-# DESIGN: on an H100 a simple Triton flash-attention forward reached 0.8x cuDNN attention (SDPA 596
-# TFLOP/s non-causal on an H200). The gate leaves room under that for a kernel without warp
-# specialization; the naive control writes a 4 GB score matrix and runs at a small fraction.
+# Measured on an H200 (triton 3.6, bf16): the reference (two-stage key loop, autotuned) at 0.84x SDPA for
+# head_dim 128 and 0.93-0.97x for 64; the three-kernel naive control, which writes a 4 GB score matrix,
+# 0.07-0.14x. Without warp specialization of the softmax against the MMAs (FA3's ping-pong, which
+# triton 3.6 does not express here), about 0.85x for head_dim 128 is where a Triton kernel stops.
 GPU_SHAPE = (4, 16, 4096)
-VS_SDPA = 0.55
+VS_SDPA = 0.7
 
 
 @pytest.mark.gpu
