@@ -1,0 +1,26 @@
+"""Loop fusion for a tiny tensor-expression IR. See README.md.
+
+A graph is a list of nodes (name, op, args) in topological order; args name earlier nodes.
+  op "input"              a vector of length n (the graph's inputs)
+  op in ELEMENTWISE       out[i] = f(args[i]); an arg may be a scalar, which broadcasts. A node is a
+                          scalar if all its args are scalars, else a vector.
+  op in REDUCE            a vector -> a scalar (complete only once its loop has finished)
+A program is a list of loops, each `for i in range(n)` running its nodes in order. A vector value is
+a register inside its loop; any other loop can read it only from a buffer. A scalar from an earlier
+loop can be read anywhere later; one made in the current loop (a reduction, or anything computed from
+one there) is not complete until the loop ends, so no node of that same loop may read it."""
+
+ELEMENTWISE = {"add", "sub", "mul", "div", "max2", "neg", "exp", "relu", "rsqrt"}
+REDUCE = {"sum", "max", "mean"}
+
+
+def fuse(graph: list[tuple[str, str, tuple[str, ...]]]) -> list[list[str]]:
+    """Group the graph's non-input nodes into as few legal loops as you can: a list of loops, each a list of
+    node names in the order they run. Every non-input node appears exactly once."""
+    raise NotImplementedError("fusion.py: fuse()")
+
+
+def buffers(graph: list[tuple[str, str, tuple[str, ...]]], outputs: list[str], loops: list[list[str]]) -> set[str]:
+    """The names of the non-input VECTOR nodes that must be stored in memory: the graph's outputs, and every
+    vector that a node in another loop reads. Nothing else."""
+    raise NotImplementedError("fusion.py: buffers()")

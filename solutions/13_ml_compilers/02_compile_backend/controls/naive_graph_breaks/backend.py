@@ -1,0 +1,34 @@
+"""Naive control: fixed() is broken() itself: the right values, and three graph breaks."""
+import torch
+
+
+class RecordingBackend:
+    """Use as torch.compile(fn, backend=RecordingBackend()). Each time dynamo has captured a graph it
+    calls backend(gm, example_inputs): append gm (a torch.fx.GraphModule) to self.graphs and return a
+    callable that runs the graph."""
+
+    def __init__(self):
+        self.graphs = []  # per instance: a class-level list would be shared by every backend
+
+    def __call__(self, gm: torch.fx.GraphModule, example_inputs):
+        self.graphs.append(gm)
+        return gm.forward  # run the captured graph as it is (no code generation)
+
+
+def broken(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """The function to fix (given; leave it as it is): dynamo breaks its graph three times."""
+    h = x @ w
+    scale = h.abs().max().item()                  # a tensor turned into a Python float
+    h = h / (scale + 1e-6)
+    if h.mean() > 0:                              # a Python branch on a tensor's value
+        h = torch.relu(h)
+    else:
+        h = -torch.relu(-h)
+    counts = [int(v) for v in (h > 0).sum(1)]     # a tensor turned into Python ints
+    return h * torch.tensor(counts, dtype=h.dtype)[:, None]
+
+
+def fixed(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """The same values as broken(x, w), for x of shape (B, K) and w of shape (K, N), written so that
+    torch.compile captures it as ONE graph: no graph break."""
+    return broken(x, w)
