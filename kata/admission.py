@@ -11,7 +11,7 @@ Python (a static scan of the source; nothing is imported):
   - the escape hatches into the interpreter: frames, code objects, globals, builtins, subclasses,
     `eval`/`exec`/`compile`/`__import__`/`globals()`/`vars()`, `getattr` with a computed name;
   - assignments to attributes of imported modules (monkeypatching torch, numpy, triton);
-  - `open` unless the kata allows it (`[admission] calls = ["open"]`).
+  - `open`, and `getattr` with a computed name, unless the kata allows them (`[admission] calls`).
 Native (C, C++, assembly, CUDA host code; read from the compiled object with `nm` and `objdump`):
   - calls to symbols a kata does not need (DENIED_SYMBOLS, unless kata.toml `[admission] symbols`
     allows one): the dynamic loader, the Python C API, process control, raw system calls, memory
@@ -135,7 +135,8 @@ def scan_python(source: str, filename: str, policy: Policy = Policy()) -> list[s
                 at(node, f"{fn}(): runs or reaches code outside your file")
             elif fn in ALLOWABLE_CALLS and fn not in policy.calls:
                 at(node, f"{fn}(): this kata does not read or write files")
-            elif fn == "getattr" and len(node.args) >= 2 and not isinstance(node.args[1], ast.Constant):
+            elif fn == "getattr" and len(node.args) >= 2 and not isinstance(node.args[1], ast.Constant) \
+                    and "getattr" not in policy.calls:
                 at(node, "getattr() with a computed name: name the attribute")
         targets = []
         if isinstance(node, (ast.Assign, ast.Delete)):
