@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from kata.cudakit import (check_rc, check_resources, cuda_failure, fail, gpu_error, kernels, launcher, no_traceback,
+from kata.cudakit import (check_rc, check_resources, cuda_failure, fail, gpu_error, kernels, launcher,
                           racecheck, stub_check, unsynchronised_shared)
 from native.ptx import closest
 
