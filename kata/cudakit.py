@@ -90,7 +90,7 @@ def stub_check(facts: list[KernelFacts], file: str, what: str) -> None:
 def unsynchronised_shared(k: KernelFacts) -> str | None:
     """Threads that write shared memory and read it back need a barrier between the two."""
     if k.shared_stores and k.shared_loads and not k.barriers:
-        return (f"{k.shown} writes shared memory ({len(k.shared_stores)} st.shared) and reads it back "
+        return (f"it writes shared memory ({len(k.shared_stores)} st.shared) and reads it back "
                 f"({len(k.shared_loads)} ld.shared) with no __syncthreads() at all (no bar.sync in its PTX): a thread "
                 "then reads slots other threads have not written yet. That is a race; put __syncthreads() between "
                 "writing a tile (or a level of the tree) and reading it, and before overwriting it.")

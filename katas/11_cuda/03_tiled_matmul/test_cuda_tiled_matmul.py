@@ -63,7 +63,7 @@ def test_kernel_does_the_work(kata):
     kata.record(global_loads=len(best.loads), shared_loads=len(best.shared_loads), fma=best.count(r"fma\.rn\.f32"),
                 barriers=len(best.barriers))
     if found:
-        fail(f"{best.shown}: " + "\n  - ".join([""] + found).lstrip("\n  ") + f"\n  (its PTX shows: {best.summary()})")
+        fail(f"{best.shown}:\n  - " + "\n  - ".join(found) + f"\n  (its PTX shows: {best.summary()})")
 
 
 @pytest.mark.perf

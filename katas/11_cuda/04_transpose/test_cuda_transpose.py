@@ -59,7 +59,7 @@ def test_kernel_does_the_work(kata):
     kata.record(global_loads=len(best.loads), global_stores=len(best.stores), shared_loads=len(best.shared_loads),
                 barriers=len(best.barriers))
     if found:
-        fail(f"{best.shown}: " + "\n  - ".join([""] + found).lstrip("\n  ") + f"\n  (its PTX shows: {best.summary()})")
+        fail(f"{best.shown}:\n  - " + "\n  - ".join(found) + f"\n  (its PTX shows: {best.summary()})")
 
 
 def _power_of_two(x: int) -> bool:

@@ -62,7 +62,7 @@ def test_kernel_does_the_work(kata):
     kata.record(global_loads=len(best.loads), global_stores=len(best.stores), shuffles=len(best.shuffles),
                 ex2=best.count(r"ex2\."), max=best.count(r"max(\.\w+)*\.f32"))
     if found:
-        fail(f"{best.shown}: " + "\n  - ".join([""] + found).lstrip("\n  ") + f"\n  (its PTX shows: {best.summary()})")
+        fail(f"{best.shown}:\n  - " + "\n  - ".join(found) + f"\n  (its PTX shows: {best.summary()})")
 
 
 @pytest.mark.perf
