@@ -11,17 +11,13 @@ aligned; then the bandwidth gate at n = 2^27 against the device's copy bandwidth
 """
 from __future__ import annotations
 
-import functools
-import re
-import shutil
-import subprocess
 import sys
-from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
 
 from kata.testing import Guarded, assert_equal, assert_unchanged
+from native.ptx import KernelFacts, closest, kernel_facts, ptxas_lines
 
 CDEF = "int vector_add(const float *a, const float *b, float *c, int n);"
 FILE = "vector_add.cu"
@@ -59,144 +55,38 @@ def error_name(rc: int) -> str:
 # ------------------------------------------------------------------------------------ reading PTX
 
 
-@dataclass
-class PtxFunction:
-    name: str                                   # as in the PTX (mangled)
-    is_entry: bool                              # a __global__ kernel (.entry), not a device function
-    ops: list[tuple[str, str]] = field(default_factory=list)  # (opcode, operands), comments removed
-    calls: list[str] = field(default_factory=list)
-
-
-_HEADER = re.compile(r"^[ \t]*((?:\.(?:visible|weak|extern)\s+)*)\.(entry|func)\s+(?:\([^)]*\)\s*)?([\w$.]+)", re.M)
-_CALLEE = re.compile(r"\bcall(?:\.uni)?\s*(?:\([^)]*\)\s*,\s*)?([\w$.]+)", re.S)
-
-
-def ptx_functions(ptx: str) -> dict[str, PtxFunction]:
-    """Every .entry and .func in the PTX with its instructions. A function's text runs to the next
-    header; that is enough for counting instructions (declarations in between hold none)."""
-    ptx = re.sub(r"//[^\n]*", "", ptx)
-    heads = list(_HEADER.finditer(ptx))
-    out = {}
-    for h, nxt in zip(heads, heads[1:] + [None]):
-        text = ptx[h.end():nxt.start() if nxt else len(ptx)]
-        f = PtxFunction(h.group(3), h.group(2) == "entry")
-        for line in text.splitlines():
-            line = re.sub(r"^\s*@!?%\w+\s+", "", line.strip())  # drop a predicate guard (@%p1 / @!%p1)
-            m = re.match(r"([a-z][\w.:]*)\s*(.*)", line)
-            if m and not line.startswith("."):
-                f.ops.append((m.group(1), m.group(2)))
-        f.calls = _CALLEE.findall(text)
-        out[f.name] = f
+def vector_add_problems(k: KernelFacts) -> list[tuple[str, str]]:
+    """(short label, explanation) for each thing a vector add's kernel is missing from its PTX."""
+    out = []
+    if not k.stores:
+        out.append(("writes no output", "it writes no output: no st.global (nor any other store to global "
+                    "memory) in its PTX, so c is never written"))
+    if len(k.loads) < 2:
+        seen = ", ".join(k.loads) or "none"
+        out.append(("fewer than two loads", f"it loads from global memory {len(k.loads)} time(s) ({seen}); "
+                    "c[i] = a[i] + b[i] needs a load from a AND a load from b"))
+    if not k.adds:
+        out.append(("no float add", "it adds no floats: no add.f32 in its PTX (c[i] must be a[i] + b[i])"))
+    missing = [f"{sreg} ({cname})" for sreg, cname in
+               (("%ctaid", "blockIdx"), ("%ntid", "blockDim"), ("%tid", "threadIdx")) if sreg not in k.specials]
+    if missing:
+        if "%ctaid" not in k.specials:
+            short, why = "never reads blockIdx", (
+                " Without blockIdx every block computes the same indices, so all blocks write the same "
+                "first elements and the rest of c is never written.")
+        elif "%ntid" not in k.specials:
+            short, why = "never reads blockDim", (
+                " Use blockDim.x rather than a constant block size: the kernel then stays right whatever "
+                "block size the launcher picks.")
+        else:
+            short, why = "never reads threadIdx", " Without threadIdx all threads of a block share one index."
+        out.append((short, "its index does not come from blockIdx.x * blockDim.x + threadIdx.x: the PTX "
+                    f"never reads {', '.join(missing)}.{why}"))
+    if k.compares == 0:
+        out.append(("no bounds check", "it compares nothing (no setp instruction): there is no `if (i < n)` "
+                    "or loop bound, so the threads of the last block that lie past n read past a and b and "
+                    "WRITE PAST THE END of c"))
     return out
-
-
-_OTHER_SPACES = {"param", "local", "shared", "const", "tex"}
-
-
-def _space(opcode: str) -> str:
-    parts = set(p.split("::")[0] for p in opcode.split("."))
-    if "global" in parts:
-        return "global"
-    if parts & _OTHER_SPACES:
-        return "other"
-    return "generic"  # no state space named: the address may well be global
-
-
-@dataclass
-class KernelFacts:
-    name: str
-    shown: str
-    instructions: int
-    loads: list[str]
-    stores: list[str]
-    adds: list[str]
-    specials: set[str]
-    compares: int
-    printf: bool
-
-    def problems(self) -> list[tuple[str, str]]:
-        """(short label, explanation) for each thing missing from the kernel's PTX."""
-        out = []
-        if not self.stores:
-            out.append(("writes no output", "it writes no output: no st.global (nor any other store to global "
-                        "memory) in its PTX, so c is never written"))
-        if len(self.loads) < 2:
-            seen = ", ".join(self.loads) or "none"
-            out.append(("fewer than two loads", f"it loads from global memory {len(self.loads)} time(s) ({seen}); "
-                        "c[i] = a[i] + b[i] needs a load from a AND a load from b"))
-        if not self.adds:
-            out.append(("no float add", "it adds no floats: no add.f32 in its PTX (c[i] must be a[i] + b[i])"))
-        missing = [f"{sreg} ({cname})" for sreg, cname in
-                   (("%ctaid", "blockIdx"), ("%ntid", "blockDim"), ("%tid", "threadIdx")) if sreg not in self.specials]
-        if missing:
-            if "%ctaid" not in self.specials:
-                short, why = "never reads blockIdx", (
-                    " Without blockIdx every block computes the same indices, so all blocks write the same "
-                    "first elements and the rest of c is never written.")
-            elif "%ntid" not in self.specials:
-                short, why = "never reads blockDim", (
-                    " Use blockDim.x rather than a constant block size: the kernel then stays right whatever "
-                    "block size the launcher picks.")
-            else:
-                short, why = "never reads threadIdx", " Without threadIdx all threads of a block share one index."
-            out.append((short, "its index does not come from blockIdx.x * blockDim.x + threadIdx.x: the PTX "
-                        f"never reads {', '.join(missing)}.{why}"))
-        if self.compares == 0:
-            out.append(("no bounds check", "it compares nothing (no setp instruction): there is no `if (i < n)` "
-                        "or loop bound, so the threads of the last block that lie past n read past a and b and "
-                        "WRITE PAST THE END of c"))
-        return out
-
-
-@functools.lru_cache(maxsize=None)
-def demangle(name: str) -> str:
-    tool = shutil.which("cu++filt") or shutil.which("c++filt")
-    if tool and name.startswith("_Z"):
-        try:
-            out = subprocess.run([tool, name], capture_output=True, text=True, timeout=10).stdout.strip()
-            return out or name
-        except (OSError, subprocess.SubprocessError):
-            pass
-    return name
-
-
-def kernel_facts(ptx: str) -> list[KernelFacts]:
-    funcs = ptx_functions(ptx)
-    facts = []
-    for f in (f for f in funcs.values() if f.is_entry):
-        ops, seen, todo, called = [], set(), [f.name], set()
-        while todo:  # the kernel's own instructions plus those of device functions it calls
-            g = funcs.get(todo.pop())
-            if g is None or g.name in seen:
-                continue
-            seen.add(g.name)
-            ops += g.ops
-            called |= set(g.calls)
-            todo += g.calls
-        loads, stores = [], []
-        for op, _ in ops:
-            if re.match(r"(ld|ldu)\.", op) and _space(op) != "other":
-                loads.append(op)
-            elif re.match(r"(st|red|atom)\.", op) and _space(op) != "other":
-                stores.append(op)
-            elif op.startswith("cp.async"):  # copies: destination space first, then source
-                spaces = [p.split("::")[0] for p in op.split(".") if p.split("::")[0] in ("global", "shared")]
-                if spaces[:2] == ["shared", "global"]:
-                    loads.append(op)
-                elif spaces[:2] == ["global", "shared"]:
-                    stores.append(op)
-        adds = [op for op, _ in ops if re.match(r"add(\.\w+)*\.f(32|64)(x2)?$", op)]
-        specials = set()
-        for _, args in ops:
-            specials |= set(re.findall(r"%(?:ctaid|ntid|tid)(?=\.[xyz])", args))
-        facts.append(KernelFacts(
-            name=f.name, shown=demangle(f.name),
-            instructions=sum(1 for op, _ in ops if op != "ret"),
-            loads=loads, stores=stores, adds=adds, specials=specials,
-            compares=sum(1 for op, _ in ops if op.startswith("setp.")),
-            printf="vprintf" in called,
-        ))
-    return facts
 
 
 def _kernels_or_fail(kata):
@@ -206,17 +96,6 @@ def _kernels_or_fail(kata):
         pytest.fail(f"{FILE} defines no kernel: there is no __global__ function in its PTX. Keep "
                     "`__global__ void vector_add_kernel(...)` (any name will do) and launch it.", pytrace=False)
     return report, facts
-
-
-def _ptxas_lines(raw: str, mangled: str) -> str:
-    """ptxas's own lines about one kernel, for messages."""
-    lines, keep = [], False
-    for line in raw.splitlines():
-        if "Compiling entry function" in line or "Function properties for" in line:
-            keep = mangled in line
-        if keep:
-            lines.append("    " + line.strip())
-    return "\n".join(lines) or "    (ptxas printed nothing for it)"
 
 
 # ------------------------------------------------------------------------------------ CPU tier
@@ -264,7 +143,7 @@ def test_kernel_resources(kata):
                           "fewer than 1024 threads, too few loads in flight, and a vector add needs 10-30 "
                           "(the reference uses 26). Unrolled too far?")
         if issues:
-            problems.append(f"{k.shown} " + "; ".join(issues) + "\n  ptxas said:\n" + _ptxas_lines(report.raw, k.name))
+            problems.append(f"{k.shown} " + "; ".join(issues) + "\n  ptxas said:\n" + ptxas_lines(report.raw, k.name))
     kata.record(registers=max((report.kernels[k.name].registers for k in facts if k.name in report.kernels), default=0))
     if problems:
         fail("the resource report (nvcc -Xptxas -v, sm_90):\n" + "\n".join(problems))
@@ -280,16 +159,16 @@ def test_kernel_does_the_work(kata):
             f"{FILE}: your kernel writes no output: the PTX of {names} touches no global memory at all. "
             "Either its body is still empty, or nothing it computes is stored to c (then the compiler "
             "deletes the dead code). Write c[i] = a[i] + b[i] for this thread's i.")
-    best = min(facts, key=lambda k: len(k.problems()))
-    problems = best.problems()
+    best = closest(facts, vector_add_problems)
+    found = vector_add_problems(best)
     short_name = best.shown.split("(")[0]
     kata.record(global_loads=len(best.loads), global_stores=len(best.stores), compares=best.compares)
-    if problems:
+    if found:
         seen = (f"loads {best.loads or 'none'}, stores {best.stores or 'none'}, float adds {best.adds or 'none'}, "
                 f"special registers {sorted(best.specials) or 'none'}, {best.compares} setp")
         others = f" (of {len(facts)} kernels, the closest)" if len(facts) > 1 else ""
-        fail(f"{short_name}: " + "; ".join(p for p, _ in problems) + f" (read from its PTX{others})\n  - " +
-             "\n  - ".join(why for _, why in problems) + f"\n  the PTX of {best.shown} shows: {seen}")
+        fail(f"{short_name}: " + "; ".join(p for p, _ in found) + f" (read from its PTX{others})\n  - " +
+             "\n  - ".join(why for _, why in found) + f"\n  the PTX of {best.shown} shows: {seen}")
 
 
 def test_launcher_reports_a_failed_launch(kata, request, monkeypatch):
