@@ -320,3 +320,41 @@ def ring_bound(numel: int, element_size: int, world_size: int) -> int:
     """Bytes a ring all-reduce puts on the wire per rank: 2 (N-1) chunks of ceil(numel / N) elements."""
     n = world_size
     return 2 * (n - 1) * -(-numel // n) * element_size if n > 1 else 0
+
+
+def reachable_bytes(obj, exclude=()) -> int:
+    """Bytes of the distinct tensor storages reachable from `obj` (through attributes, dicts, lists,
+    tuples, sets and nn.Modules' parameters and buffers), leaving out the storages of the tensors in
+    `exclude` (e.g. the model's parameters and their .grad): the persistent memory an object keeps."""
+    import types
+
+    import torch
+
+    skip = {t.untyped_storage().data_ptr() for t in exclude if t is not None}
+    seen_obj, storages = set(), {}
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if id(o) in seen_obj or o is None:
+            continue
+        seen_obj.add(id(o))
+        if isinstance(o, torch.Tensor):
+            s = o.untyped_storage()
+            if s.data_ptr() not in skip:
+                storages[(s.data_ptr(), s.nbytes())] = s.nbytes()
+            if o.grad is not None if isinstance(o, torch.nn.Parameter) else False:
+                stack.append(o.grad)
+            continue
+        if isinstance(o, (str, bytes, int, float, bool, complex, types.ModuleType, types.FunctionType,
+                          types.BuiltinFunctionType, types.MethodType, type, torch.dtype, torch.device)):
+            continue
+        if isinstance(o, dict):
+            stack.extend(o.keys())
+            stack.extend(o.values())
+        elif isinstance(o, (list, tuple, set, frozenset)):
+            stack.extend(o)
+        if hasattr(o, "__dict__"):
+            stack.extend(vars(o).values())
+        if hasattr(type(o), "__slots__"):
+            stack.extend(getattr(o, s, None) for s in type(o).__slots__ if isinstance(s, str))
+    return int(sum(storages.values()))
