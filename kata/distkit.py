@@ -180,8 +180,9 @@ def _install_counters() -> None:
     dist.batch_isend_irecv = batch_isend_irecv
 
 
-def _rank_main(rank: int, world: int, port: int, conn, fn, args, kwargs, threads: int) -> None:
+def _rank_main(rank: int, world: int, port: int, conn, release, fn, args, kwargs, threads: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.close(release[1])  # only the launcher holds the write end: its closing (or death) releases us
     payload = None
     t0 = time.perf_counter()
     try:
@@ -213,6 +214,9 @@ def _rank_main(rank: int, world: int, port: int, conn, fn, args, kwargs, threads
     try:
         conn.send_bytes(data)
         conn.close()
+        # Stay connected until every rank is done: a rank that left would make its peers fail with
+        # "connection closed" instead of showing the real culprit (the rank that raised or hangs).
+        os.read(release[0], 1)
     finally:
         os._exit(0)
 
@@ -235,10 +239,12 @@ def launch(world_size: int, fn, *args, timeout: float = 30.0, threads: int = 1, 
     ctx = mp.get_context("fork")
     port = _free_port()
     procs, conns = [], []
+    release = os.pipe()
+    order: list[int] = []  # ranks in the order their results arrived: the first failure is the cause
     try:
         for r in range(world_size):
             recv_end, send_end = ctx.Pipe(duplex=False)
-            p = ctx.Process(target=_rank_main, args=(r, world_size, port, send_end, fn, args, kwargs, threads),
+            p = ctx.Process(target=_rank_main, args=(r, world_size, port, send_end, release, fn, args, kwargs, threads),
                             daemon=True)
             p.start()
             send_end.close()
@@ -265,9 +271,13 @@ def launch(world_size: int, fn, *args, timeout: float = 30.0, threads: int = 1, 
                     why = (f"was killed by {signal.Signals(-code).name}" if code and code < 0 else
                            f"exited with status {code}") if code is not None else "closed its pipe"
                     got[r] = ("raised", ("died", f"rank {r} {why} before returning", "", False), {}, [], 0.0)
+                order.append(r)
                 if got[r][0] != "ok" and first_error_at is None:
                     first_error_at = time.monotonic()
     finally:
+        os.close(release[1])
+        for p in procs:
+            p.join(0.5)
         for p in procs:
             if p.is_alive():
                 p.kill()
@@ -275,8 +285,9 @@ def launch(world_size: int, fn, *args, timeout: float = 30.0, threads: int = 1, 
             p.join(5.0)
         for c in conns:
             c.close()
+        os.close(release[0])
 
-    failed = sorted(r for r, g in got.items() if g[0] != "ok")
+    failed = [r for r in order if got[r][0] != "ok"]
     missing = sorted(set(range(world_size)) - set(got))
     if failed:
         # a stub's NotImplementedError comes back as one, so the harness reports "not implemented yet"
