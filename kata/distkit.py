@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 _EVENTS: list = []   # in a rank: the ordered log of communication calls and marks
 _COMM: dict = {}     # in a rank: op -> {"calls", "payload", "sent"}
 _WORLD = [1]
+_DEPTH = [0]     # > 0 while inside a counted call
 
 
 class RankFailed(AssertionError):
@@ -154,9 +155,15 @@ def _install_counters() -> None:
         originals[name] = orig
 
         def wrapper(*args, _orig=orig, _rule=rule, _name=name, **kwargs):
+            if _DEPTH[0]:  # a call made inside another counted call (send is isend + wait): count once
+                return _orig(*args, **kwargs)
             payload, sent = _rule(args, kwargs)
             _record(_name, payload, sent)
-            return _orig(*args, **kwargs)
+            _DEPTH[0] += 1
+            try:
+                return _orig(*args, **kwargs)
+            finally:
+                _DEPTH[0] -= 1
 
         wrapper.__name__ = wrapper.__qualname__ = name
         wrapper.__wrapped__ = orig
@@ -174,7 +181,11 @@ def _install_counters() -> None:
             b = _nbytes(op.tensor)
             _record("isend" if name == "isend" else "irecv", b, b if name == "isend" else 0)
             op.op = originals.get(name, getattr(f, "__wrapped__", f))
-        return orig_batch(p2p_op_list)
+        _DEPTH[0] += 1
+        try:
+            return orig_batch(p2p_op_list)
+        finally:
+            _DEPTH[0] -= 1
 
     c10d.batch_isend_irecv = batch_isend_irecv
     dist.batch_isend_irecv = batch_isend_irecv
