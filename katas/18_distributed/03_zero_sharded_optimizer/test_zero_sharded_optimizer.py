@@ -5,6 +5,8 @@ import math
 
 import pytest
 import torch
+import torch._dynamo  # noqa: F401 - torch.optim imports it on first use: once here, at collection in the
+#                       parent, instead of in every rank of every test (2-30 s each, by the machine's load)
 
 from kata import distkit
 from kata.testing import assert_close
