@@ -81,7 +81,7 @@ class PrefetchLoader:
             except (ValueError, OSError):
                 pass
         for p in workers:
-            p.join(timeout=1.0)
+            p.join(timeout=0.25)
             if p.exitcode is None:     # stuck (e.g. blocked writing a big result nobody reads)
                 p.terminate()
                 p.join()
