@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from native.build import build_library
+from native.ffi import NativeLibrary
 from native.sanitize import COUNT_C, WRAPPED, CountedLibrary, learner_sources
 
 SYS_C = Path(__file__).resolve().parent / "oskit" / "sys_count.c"
@@ -70,5 +71,46 @@ def syscall_library(kata, cdef: str, flags: list[str] = (), extra_sources: list[
                           libs=["-lm", f"-Wl,{wrap}"])
     from native.sanitize import _COUNT_CDEF
     lib = SyscallLibrary(built.path, cdef + _COUNT_CDEF + _SYS_CDEF)
+    cache[key] = lib
+    return lib
+
+
+# ------------------------------------------------------------------------------ threads counted
+
+THREAD_C = Path(__file__).resolve().parent / "oskit" / "thread_count.c"
+_THREAD_CDEF = """
+void kata_thread_counts(long *out);
+void kata_thread_reset(void);
+"""
+
+
+@dataclass
+class ThreadCounts:
+    creates: int
+    joins: int
+    outstanding: int   # created and not yet joined, now
+    peak: int          # the most created-and-not-yet-joined at once
+
+
+class ThreadLibrary(NativeLibrary):
+    def thread_counts(self) -> ThreadCounts:
+        buf = self.ffi.new("long[4]")
+        self.lib.kata_thread_counts(buf)
+        return ThreadCounts(*[int(buf[i]) for i in range(4)])
+
+    def reset_threads(self) -> None:
+        self.lib.kata_thread_reset()
+
+
+def threads_library(kata, cdef: str, flags: list[str] = (), extra_sources: list[Path] = ()) -> ThreadLibrary:
+    """The learner's sources with pthread_create/pthread_join counted (native/oskit/thread_count.c)."""
+    key = ("oskit-threads", cdef, tuple(flags), tuple(map(str, extra_sources)))
+    cache = kata._loaded
+    if key in cache:
+        return cache[key]
+    files = [*learner_sources(kata), *map(Path, extra_sources)]
+    built = build_library([*files, THREAD_C], root=kata.root, include_dirs=kata.include_dirs, flags=list(flags),
+                          libs=["-lm", "-pthread", "-Wl,--wrap=pthread_create,--wrap=pthread_join"])
+    lib = ThreadLibrary(built.path, cdef + _THREAD_CDEF)
     cache[key] = lib
     return lib
