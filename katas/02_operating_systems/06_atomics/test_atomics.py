@@ -99,7 +99,7 @@ def test_queue_single_thread(kata):
 @pytest.mark.parametrize("threads", [2, 4, 8])
 def test_lock_stress(kata, threads):
     lib = load(kata)
-    iters = 200_000 // threads
+    iters = 100_000 // threads
     for rep in range(3):
         got = lib.stress_lock(threads, iters)
         expect(got == threads * iters,

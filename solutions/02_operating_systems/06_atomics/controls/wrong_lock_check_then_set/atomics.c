@@ -14,7 +14,9 @@ static inline void cpu_relax(void) {
 void spin_lock(spinlock_t *l) {
     while (atomic_load_explicit(&l->locked, memory_order_acquire)) /* check ... */
         sched_yield();
-    sched_yield(); /* (a reschedule between the check and the set, as a busy machine does) */
+    static int calls;
+    if ((++calls & 15) == 0)
+        sched_yield(); /* (a reschedule between the check and the set, as a busy machine does) */
     atomic_store_explicit(&l->locked, 1, memory_order_relaxed); /* ... then set: two threads can both get here */
 }
 
