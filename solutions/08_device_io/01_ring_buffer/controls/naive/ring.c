@@ -1,4 +1,4 @@
-/* Naive: one byte at a time, the position taken modulo the capacity. Correct, and some ten instructions
+/* Naive: one byte at a time, the position taken modulo the capacity. Correct, and about 28 instructions
  * (one a division) for every byte, where two memcpy calls move whole runs. */
 #include <stdatomic.h>
 #include <string.h>
