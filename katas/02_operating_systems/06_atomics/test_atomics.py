@@ -27,6 +27,7 @@ int spsc_init(spsc_t *q, uint64_t *slots, size_t cap);
 int spsc_push(spsc_t *q, uint64_t v);
 int spsc_pop(spsc_t *q, uint64_t *out);
 long stress_lock(int threads, long iters);
+long stress_lock_overlaps(void);
 void stress_counter(int threads, long iters, long *out);
 long stress_spsc(size_t cap, long n, uint64_t *got, uint64_t *want);
 """
@@ -103,10 +104,11 @@ def test_lock_stress(kata, threads):
     iters = 100_000 // threads
     for rep in range(3):
         got = lib.stress_lock(threads, iters)
-        expect(got == threads * iters,
+        both = lib.stress_lock_overlaps()
+        expect(got == threads * iters and both == 0,
                f"{threads} threads each incremented a shared counter {iters} times inside spin_lock/spin_unlock: it "
-               f"ends at {got}, expected {threads * iters} ({threads * iters - got} updates lost, run {rep + 1}): two "
-               "threads were inside the lock at once. Take it with one atomic step (exchange or compare-exchange).")
+               f"ends at {got}, expected {threads * iters} ({threads * iters - got} updates lost, run {rep + 1}); {both} "
+               "time(s) a thread entered while another was inside: two threads held the lock at once. Take it with one atomic step (exchange or compare-exchange).")
 
 
 @pytest.mark.time_limit(30)

@@ -7,27 +7,41 @@
 #include <string.h>
 #include "atomics.h"
 
-/* ---- the lock: a plain read-modify-write of a shared counter inside it, widened by a short delay */
+/* ---- the lock: a plain read-modify-write of a shared counter inside it, widened by a short delay, and
+ * every 128th time the holder gives up the CPU inside the lock (as a preempted holder does on a busy
+ * machine): a lock that lets a second thread in then shows it, both as a lost update and directly (the
+ * count of threads inside). */
 static spinlock_t lock;
 static volatile long shared;
 static long lock_iters;
+static atomic_long inside, overlaps;
 
 static void *lock_worker(void *arg) {
     (void)arg;
     for (long i = 0; i < lock_iters; i++) {
         spin_lock(&lock);
+        if (atomic_fetch_add(&inside, 1) != 0)
+            atomic_fetch_add(&overlaps, 1);
         long v = shared;
-        for (volatile int d = 0; d < 20; d++) {
-        }
+        if ((i & 127) == 0)
+            sched_yield();
+        else
+            for (volatile int d = 0; d < 20; d++) {
+            }
         shared = v + 1;
+        atomic_fetch_sub(&inside, 1);
         spin_unlock(&lock);
     }
     return NULL;
 }
 
+long stress_lock_overlaps(void) { return atomic_load(&overlaps); }
+
 long stress_lock(int threads, long iters) {
     pthread_t t[64];
     atomic_store(&lock.locked, 0);
+    atomic_store(&inside, 0);
+    atomic_store(&overlaps, 0);
     shared = 0;
     lock_iters = iters;
     for (int i = 0; i < threads; i++)
