@@ -117,7 +117,11 @@ static void *engine(void *arg) {
                 sched_yield();
             for (volatile int spin = (int)(rnd(&d->seed) % 2000); spin > 0; spin--) {
             }
-            if (sum((const uint8_t *)(uintptr_t)src, len) != before) {
+            if (x->src != src || x->dst != dst || x->len != len) {
+                snprintf(msg, sizeof msg, "descriptor %d changed (src, dst or len) after it was READY: the device "
+                         "had already taken the old fields. Write the fields first, then store READY (release).", slot);
+                fail(d, msg);
+            } else if (sum((const uint8_t *)(uintptr_t)src, len) != before) {
                 snprintf(msg, sizeof msg, "descriptor %d: the staging bytes it names changed while the device owned "
                          "it (READY, not yet DONE): a staging buffer was refilled before its descriptors completed",
                          slot);

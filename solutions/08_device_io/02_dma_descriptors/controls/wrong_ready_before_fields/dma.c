@@ -1,4 +1,4 @@
-/* Wrong: marks a descriptor READY before writing its fields, so the device can act on the previous lap's addresses (or zeros). The sched_yield between the two (every 8th descriptor) makes that happen on every run. */
+/* Wrong: marks a descriptor READY before writing its fields, so the device can act on the previous lap's addresses (or zeros). The sched_yield between the two makes that happen whenever the device is waiting at that slot (at the latest, the first descriptor of each call). */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdatomic.h>
@@ -30,9 +30,7 @@ static void post(driver_t *v, int k, const uint8_t *src, uint8_t *dst, size_t le
         while (atomic_load_explicit(&x->status, memory_order_acquire) == DESC_READY)
             sched_yield(); /* the ring is full: the device still owns this slot */
         atomic_store_explicit(&x->status, DESC_READY, memory_order_release); /* handed over ... */
-        static int calls;
-        if ((++calls & 7) == 0)
-            sched_yield(); /* (a reschedule here, as a busy machine does) */
+        sched_yield(); /* (a reschedule here, as a busy machine does) */
         x->src = (uint64_t)(uintptr_t)src; /* ... before it is filled in */
         x->dst = (uint64_t)(uintptr_t)dst;
         x->len = n;
