@@ -97,7 +97,7 @@ def test_queue_single_thread(kata):
 
 
 # ---------------------------------------------------------------------------------- stress
-@pytest.mark.time_limit(30)
+@pytest.mark.time_limit(120)
 @pytest.mark.parametrize("threads", [2, 4, 8])
 def test_lock_stress(kata, threads):
     lib = load(kata)
@@ -111,7 +111,7 @@ def test_lock_stress(kata, threads):
                "time(s) a thread entered while another was inside: two threads held the lock at once. Take it with one atomic step (exchange or compare-exchange).")
 
 
-@pytest.mark.time_limit(30)
+@pytest.mark.time_limit(120)
 def test_counter_stress(kata):
     lib = load(kata)
     out = lib.ffi.new("long[3]")
@@ -126,7 +126,7 @@ def test_counter_stress(kata):
                "An atomic load and an atomic store are not an atomic add: use atomic_fetch_add.")
 
 
-@pytest.mark.time_limit(30)
+@pytest.mark.time_limit(120)
 @pytest.mark.parametrize("cap", [1, 2, 4, 64])
 def test_queue_stress(kata, cap):
     lib = load(kata)

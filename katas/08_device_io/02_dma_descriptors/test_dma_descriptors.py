@@ -68,7 +68,7 @@ def random_segments(g, nseg, hi):
     return [g.integers(0, 256, int(n), dtype=np.uint8).tobytes() for n in g.integers(0, hi, nseg)]
 
 
-@pytest.mark.time_limit(30)
+@pytest.mark.time_limit(120)
 @pytest.mark.parametrize("seed", range(6))
 def test_random_scatter_lists(kata, seed):
     lib = load(kata)
