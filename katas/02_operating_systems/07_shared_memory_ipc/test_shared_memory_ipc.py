@@ -107,7 +107,7 @@ def test_another_process_shares_the_bytes(kata):
     t.numpy()[:] = np.arange(1_000_000, dtype=np.float32)
     ctx = mp.get_context("fork")
     a, b = ctx.Pipe()
-    p = ctx.Process(target=_child, args=(b, pickle.dumps(h)))
+    p = ctx.Process(target=_child, args=(b, pickle.dumps(h)), daemon=True)  # never outlives a failed test
     p.start()
     r = a.recv() if a.poll(30) else {"error": "no answer in 30 s"}
     expect("error" not in r, f"attach in a child process failed: {r.get('error')}")
