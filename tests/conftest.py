@@ -75,8 +75,7 @@ def add_python_kata(co: Checkout, rel: str = "99_demo/01_double", *, stub: str |
         files = ["double.py"]
         points = 5
         timeout = 20
-        [admission]
-        imports = ["os", "signal", "sys", "time"]
+        admission = {{imports = ["os", "signal", "sys", "time"]}}
         [controls]
         """ + control_lines)
     co.write(f"katas/{rel}/double.py", stub or """
