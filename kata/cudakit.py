@@ -172,3 +172,27 @@ def racecheck(kata, cdef: str, script: str, file: str, timeout: int = 240) -> No
         tail = "\n  ".join(out.splitlines()[-12:])
         fail(f"the race-check run of {file} failed (exit status {proc.returncode}):\n  {tail}")
     kata.record(racecheck="clean")
+
+
+def hide_gpus(request, monkeypatch) -> None:
+    """Hide every GPU from this test's own process: CUDA reads CUDA_VISIBLE_DEVICES when it starts, so this
+    works only where CUDA has not started yet (each test's forked child); elsewhere the test is skipped."""
+    from kata.gpu import has_gpu
+
+    torch = sys.modules.get("torch")
+    if (torch is not None and torch.cuda.is_initialized()) or (request.config.getoption("no_isolation") and has_gpu()):
+        pytest.skip("hides the GPUs, so it needs a process of its own: run it without --no-isolation")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+
+
+def expect_failed_launch(name: str, rc: int, outputs: dict, pointers: str,
+                         hint: str = "return cudaGetLastError().") -> None:
+    """With the GPUs hidden: the launcher wrote nothing on the host (`outputs` still all NaN) and returned
+    the CUDA error, not 0."""
+    import numpy as np
+
+    for label, arr in outputs.items():
+        if not np.isnan(arr).all():
+            fail(f"{name} wrote to {label} on the host: {pointers} are DEVICE pointers; the kernel does the work.")
+    if rc == 0:
+        fail(f"with every GPU hidden nothing can launch, yet {name} returned 0: {hint}")

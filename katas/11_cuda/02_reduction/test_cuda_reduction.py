@@ -11,13 +11,12 @@ device's copy bandwidth and torch.sum.
 """
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import pytest
 
-from kata.cudakit import (check_rc, check_resources, cuda_failure, fail, gpu_error, kernels, launcher,
-                          racecheck, stub_check, unsynchronised_shared)
+from kata.cudakit import (check_rc, check_resources, cuda_failure, expect_failed_launch, fail, gpu_error, hide_gpus,
+                          kernels, launcher, racecheck, stub_check, unsynchronised_shared)
 from native.ptx import closest
 
 CDEF = "int reduce_sum(const float *x, float *out, int n);"
@@ -91,21 +90,11 @@ def test_tree_and_shuffles(kata):
 
 def test_launcher_reports_a_failed_launch(kata, request, monkeypatch):
     """With every GPU hidden, the launcher must return the CUDA error, not 0."""
-    from kata.plugin import has_gpu
-
-    torch = sys.modules.get("torch")
-    if (torch is not None and torch.cuda.is_initialized()) or (request.config.getoption("no_isolation") and has_gpu()):
-        pytest.skip("hides the GPUs, so it needs a process of its own: run it without --no-isolation")
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    reduce_sum = launcher(kata, CDEF, "reduce_sum", FILE)
-    x = np.ones(1000, dtype=np.float32)
+    hide_gpus(request, monkeypatch)
     out = np.full(1, np.nan, dtype=np.float32)
-    rc = reduce_sum(x, out, 1000)
-    if not np.isnan(out).all():
-        fail("reduce_sum wrote to out on the host: x and out are DEVICE pointers; the kernel does the work.")
-    if rc == 0:
-        fail("with every GPU hidden nothing can launch, yet reduce_sum returned 0 (success): return the CUDA error "
-             "(of cudaMemsetAsync, or cudaGetLastError() after the launch).")
+    rc = launcher(kata, CDEF, "reduce_sum", FILE)(np.ones(1000, dtype=np.float32), out, 1000)
+    expect_failed_launch("reduce_sum", rc, {"out": out}, "x and out",
+                         "return the CUDA error (of cudaMemsetAsync, or cudaGetLastError() after the launch).")
 
 
 # ------------------------------------------------------------------------------------ GPU tier

@@ -11,13 +11,12 @@ torch.matmul in true fp32 (TF32 off).
 """
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import pytest
 
-from kata.cudakit import (check_rc, check_resources, cuda_failure, fail, gpu_error, kernels, launcher,
-                          racecheck, stub_check, unsynchronised_shared)
+from kata.cudakit import (check_rc, check_resources, cuda_failure, expect_failed_launch, fail, gpu_error, hide_gpus,
+                          kernels, launcher, racecheck, stub_check, unsynchronised_shared)
 from native.ptx import closest
 
 CDEF = "int matmul(const float *A, const float *B, float *C, int M, int N, int K);"
@@ -88,20 +87,11 @@ def test_shared_memory_tiles(kata):
 
 
 def test_launcher_reports_a_failed_launch(kata, request, monkeypatch):
-    from kata.plugin import has_gpu
-
-    torch = sys.modules.get("torch")
-    if (torch is not None and torch.cuda.is_initialized()) or (request.config.getoption("no_isolation") and has_gpu()):
-        pytest.skip("hides the GPUs, so it needs a process of its own: run it without --no-isolation")
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    matmul = launcher(kata, CDEF, "matmul", FILE)
+    hide_gpus(request, monkeypatch)
     a = np.ones((8, 8), dtype=np.float32)
     c = np.full((8, 8), np.nan, dtype=np.float32)
-    rc = matmul(a, a, c, 8, 8, 8)
-    if not np.isnan(c).all():
-        fail("matmul wrote to C on the host: A, B and C are DEVICE pointers; the kernel does the work.")
-    if rc == 0:
-        fail("with every GPU hidden nothing can launch, yet matmul returned 0: return cudaGetLastError().")
+    rc = launcher(kata, CDEF, "matmul", FILE)(a, a, c, 8, 8, 8)
+    expect_failed_launch("matmul", rc, {"C": c}, "A, B and C")
 
 
 # ------------------------------------------------------------------------------------ GPU tier

@@ -11,13 +11,12 @@ GPU tier: exact results on awkward shapes with out between NaN guards; racecheck
 """
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import pytest
 
-from kata.cudakit import (check_rc, check_resources, cuda_failure, fail, gpu_error, kernels, launcher, racecheck,
-                          stub_check, unsynchronised_shared)
+from kata.cudakit import (check_rc, check_resources, cuda_failure, expect_failed_launch, fail, gpu_error, hide_gpus,
+                          kernels, launcher, racecheck, stub_check, unsynchronised_shared)
 from native.ptx import closest
 
 CDEF = "int transpose(const float *in, float *out, int rows, int cols);"
@@ -88,20 +87,10 @@ def test_padded_shared_tile(kata):
 
 
 def test_launcher_reports_a_failed_launch(kata, request, monkeypatch):
-    from kata.plugin import has_gpu
-
-    torch = sys.modules.get("torch")
-    if (torch is not None and torch.cuda.is_initialized()) or (request.config.getoption("no_isolation") and has_gpu()):
-        pytest.skip("hides the GPUs, so it needs a process of its own: run it without --no-isolation")
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    transpose = launcher(kata, CDEF, "transpose", FILE)
-    a = np.ones((40, 50), dtype=np.float32)
+    hide_gpus(request, monkeypatch)
     o = np.full((50, 40), np.nan, dtype=np.float32)
-    rc = transpose(a, o, 40, 50)
-    if not np.isnan(o).all():
-        fail("transpose wrote to out on the host: in and out are DEVICE pointers; the kernel does the work.")
-    if rc == 0:
-        fail("with every GPU hidden nothing can launch, yet transpose returned 0: return cudaGetLastError().")
+    rc = launcher(kata, CDEF, "transpose", FILE)(np.ones((40, 50), dtype=np.float32), o, 40, 50)
+    expect_failed_launch("transpose", rc, {"out": o}, "in and out")
 
 
 # ------------------------------------------------------------------------------------ GPU tier

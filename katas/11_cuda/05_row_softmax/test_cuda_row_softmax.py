@@ -11,12 +11,12 @@ float64; then bandwidth at 32768 x 1024 against the copy bandwidth (torch.softma
 """
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import pytest
 
-from kata.cudakit import check_rc, check_resources, cuda_failure, fail, gpu_error, kernels, launcher, stub_check
+from kata.cudakit import (check_rc, check_resources, cuda_failure, expect_failed_launch, fail, gpu_error, hide_gpus,
+                          kernels, launcher, stub_check)
 from native.ptx import closest
 
 CDEF = "int row_softmax(const float *x, float *y, int rows, int cols);"
@@ -79,20 +79,10 @@ def test_warp_shuffles(kata):
 
 
 def test_launcher_reports_a_failed_launch(kata, request, monkeypatch):
-    from kata.plugin import has_gpu
-
-    torch = sys.modules.get("torch")
-    if (torch is not None and torch.cuda.is_initialized()) or (request.config.getoption("no_isolation") and has_gpu()):
-        pytest.skip("hides the GPUs, so it needs a process of its own: run it without --no-isolation")
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    row_softmax = launcher(kata, CDEF, "row_softmax", FILE)
-    x = np.ones((4, 40), dtype=np.float32)
+    hide_gpus(request, monkeypatch)
     y = np.full((4, 40), np.nan, dtype=np.float32)
-    rc = row_softmax(x, y, 4, 40)
-    if not np.isnan(y).all():
-        fail("row_softmax wrote to y on the host: x and y are DEVICE pointers; the kernel does the work.")
-    if rc == 0:
-        fail("with every GPU hidden nothing can launch, yet row_softmax returned 0: return cudaGetLastError().")
+    rc = launcher(kata, CDEF, "row_softmax", FILE)(np.ones((4, 40), dtype=np.float32), y, 4, 40)
+    expect_failed_launch("row_softmax", rc, {"y": y}, "x and y")
 
 
 # ------------------------------------------------------------------------------------ GPU tier
