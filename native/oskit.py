@@ -69,8 +69,8 @@ def syscall_library(kata, cdef: str, flags: list[str] = (), extra_sources: list[
     wrap = ",".join(f"--wrap={name}" for name in [*WRAPPED, *SYS_WRAPPED])
     built = build_library([*files, COUNT_C, SYS_C], root=kata.root, include_dirs=kata.include_dirs, flags=list(flags),
                           libs=["-lm", f"-Wl,{wrap}"])
-    from native.sanitize import _COUNT_CDEF
-    lib = SyscallLibrary(built.path, cdef + _COUNT_CDEF + _SYS_CDEF)
+    from native.sanitize import COUNT_CDEF
+    lib = SyscallLibrary(built.path, cdef + COUNT_CDEF + _SYS_CDEF)
     cache[key] = lib
     return lib
 

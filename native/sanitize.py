@@ -352,7 +352,7 @@ def check_program(kata, driver: str, args=(), *, leaks: bool = True, timeout: fl
 
 # ---------------------------------------------------------------------------- counting allocations
 
-_COUNT_CDEF = """
+COUNT_CDEF = """
 void kata_alloc_counts(long *out);
 void kata_alloc_reset(void);
 long kata_alloc_live(int *kinds, long *sizes, long *sites, long max);
@@ -472,4 +472,4 @@ def _build_counted(kata, cdef, sources, flags, extra_sources, include_impl) -> C
     libs = ["-lm", "-Wl,--wrap=" + ",--wrap=".join(WRAPPED)] + (["-Wl,-Bsymbolic"] if cxx else [])
     incs = ([kata.impl] if include_impl else []) + kata.include_dirs
     built = build_library([*files, *extra], root=kata.root, include_dirs=incs, flags=list(flags), libs=libs)
-    return CountedLibrary(built.path, cdef + _COUNT_CDEF)
+    return CountedLibrary(built.path, cdef + COUNT_CDEF)
