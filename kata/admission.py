@@ -225,8 +225,8 @@ def check_objects(objects: list[tuple[Path, str]], language: str, policy: Policy
 def _message(findings: list[str]) -> str:
     return ("REJECTED: your file uses something this kata does not allow, so it was not run:\n  - "
             + "\n  - ".join(findings)
-            + "\n  (The tests run your code in the grader's process: these are the ways code could change "
-              "the grade instead of earning it. If the kata needs one, its kata.toml [admission] lists it.)")
+            + "\n  (Your code runs where it could reach the grader's instruments: these are the ways code could "
+              "change the grade instead of earning it. If the kata needs one, its kata.toml [admission] lists it.)")
 
 
 # ------------------------------------------------------------------------------- the harness's entry

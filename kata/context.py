@@ -77,9 +77,17 @@ class KataContext:
     def include_dirs(self) -> list[Path]:
         return [self.kata.dir, self.kata.dir / "support"]
 
+    # -- where learner code runs
+    @property
+    def separate(self) -> bool:
+        """Does learner code run in a worker of its own (kata.remote), apart from this test?"""
+        from kata import judging
+        return judging._SEPARATE and judging.shared_reason(self._request.node) is None
+
     # -- Python and Triton
     def module(self, name: str | None = None):
-        """Import a learner .py file (fresh in each test, which runs in its own process)."""
+        """Import a learner .py file (fresh in each test, which runs in its own process). When the judge
+        is separate (kata grade), the file is imported in the learner's worker and this is its proxy."""
         if ("py", name) in self._loaded:
             return self._loaded[("py", name)]
         if name is None:
@@ -88,6 +96,16 @@ class KataContext:
                 raise ValueError(f"name the module: {self.kata.files}")
             name = py[0]
         path = self.file(name)
+        if self.separate:
+            from kata import judging
+            files = {f: (self.impl / f).read_bytes() for f in self.kata.files
+                     if f.endswith(".py") and (self.impl / f).is_file()}
+            for f in files:
+                if f != name:
+                    self.file(f)  # admission for the learner's other modules too
+            mod = judging.judge().load_module(path, files, display_path(path, self.root))
+            self._loaded[("py", name)] = mod
+            return mod
         modname = f"kata_impl_{self.kata.name}_{path.stem}"
         spec = importlib.util.spec_from_file_location(modname, path)
         mod = importlib.util.module_from_spec(spec)
@@ -128,14 +146,21 @@ class KataContext:
 
         `extra_sources` are harness or test-side files linked in too (e.g. native/abi/abi_call.S)."""
         from native.build import build_library
-        from native.ffi import NativeLibrary
 
         key = ("so", cdef, tuple(sources or ()), tuple(flags), tuple(map(str, extra_sources)))
         if key not in self._loaded:
             built = build_library([*self._sources(sources), *map(Path, extra_sources)], root=self.root,
                                   include_dirs=self.include_dirs, flags=flags)
-            self._loaded[key] = NativeLibrary(built.path, cdef)
+            self._loaded[key] = self._load_native(built.path, cdef)
         return self._loaded[key]
+
+    def _load_native(self, path: Path, cdef: str):
+        """The built library, loaded here, or in the learner's worker when the judge is separate."""
+        if self.separate:
+            from kata import judging
+            return judging.judge().load_library(path, cdef)
+        from native.ffi import NativeLibrary
+        return NativeLibrary(path, cdef)
 
     def program(self, driver: str, sources: list[str] | None = None, flags: list[str] = ()) -> Path:
         """Build a driver program (a .c file in the kata's support/) with the learner's code; for valgrind."""
@@ -152,12 +177,11 @@ class KataContext:
 
     def cuda_library(self, cdef: str, sources: list[str] | None = None):
         from native.build import build_cuda_library
-        from native.ffi import NativeLibrary
 
         key = ("cuda", cdef, tuple(sources or ()))
         if key not in self._loaded:
             built = build_cuda_library(self._sources(sources), root=self.root, include_dirs=self.include_dirs)
-            self._loaded[key] = NativeLibrary(built.path, cdef)
+            self._loaded[key] = self._load_native(built.path, cdef)
         return self._loaded[key]
 
     def cached(self, key, build):

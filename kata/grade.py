@@ -18,6 +18,7 @@ then after each kata, each time whole (write and rename), so a valid file exists
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -187,12 +188,65 @@ def _kill_session(sid: int) -> None:
             pass
 
 
-def run_batch(tree: Path, kata: Kata, time_limit: float | None) -> Batch:
+@dataclass
+class Judging:
+    """How learner code is run (kata.judging): `separate` (a sandboxed worker, the default) or `same`;
+    `hide`: folders the worker must not see; `secret`: the instructor's secret seed, or None."""
+    judge: str = "separate"
+    hide: tuple = ()
+    secret: int | None = None
+    uid_base: int = 64000
+
+
+_UIDS = itertools.count(1)
+
+
+def _free_uid(base: int) -> int:
+    """A user id for one kata's sandbox that no running process has: the sandbox kills every process of
+    its user after each test, so two graders (or two katas at once) must never share one."""
+    used = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            line = next(l for l in status.read_text().splitlines() if l.startswith("Uid:"))
+            used.add(int(line.split()[1]))
+        except (OSError, StopIteration, ValueError, IndexError):
+            continue
+    start = (os.getpid() * 37) % 1000
+    for k in range(1000):
+        uid = base + (start + next(_UIDS)) % 1000
+        if uid not in used:
+            return uid
+    raise KataError("no free user id for the learner's sandbox (64000-64999 all in use)")
+
+
+def judging_options(j: Judging, tree: Path, kata: Kata) -> list[str]:
+    """pytest's options for one kata's run."""
+    out = []
+    if j.secret is not None:
+        out += [f"--kata-secret-seed={j.secret}"]
+    if j.judge != "separate":
+        return out
+    out += ["--kata-judge=separate", f"--kata-sandbox-uid={_free_uid(j.uid_base)}"]
+    for path in j.hide:
+        out += [f"--kata-hide={path}"]
+    folder = tree / "katas" / kata.rel
+    text = " ".join(p.read_text(errors="replace") for p in [*folder.glob("test*.py"), *(folder / f for f in kata.files)]
+                    if p.suffix == ".py" and p.is_file())
+    if kata.language == "triton" or "tritonkit" in text:
+        out += ["--kata-preload=kata.tritonkit"]
+    if "torch" in text:
+        out += ["--kata-preload=torch"]
+    if kata.language in ("c", "cpp", "asm", "cuda"):
+        out += ["--kata-preload=native.ffi", "--kata-preload=_cffi_backend"]
+    return out
+
+
+def run_batch(tree: Path, kata: Kata, time_limit: float | None, judging: Judging = Judging("same")) -> Batch:
     report, log = tree / ".kata-report.json", tree / ".pytest-output.txt"
     rfd, wfd = os.pipe()
     cmd = [sys.executable, "-m", "pytest", f"katas/{kata.rel}", "-p", "kata.gradeplugin", "-p", "no:cacheprovider",
            "-c", str(tree / "pytest.ini"), "--rootdir", str(tree), "--confcutdir", str(tree),
-           f"--kata-report={report}", "-q", "--tb=short"]
+           f"--kata-report={report}", "-q", "--tb=short", *judging_options(judging, tree, kata)]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=tree, env=_grading_env(tree, wfd), stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, pass_fds=(wfd,), start_new_session=True)
@@ -259,7 +313,8 @@ def _parse(chunks: list[bytes]) -> list[dict] | None:
 
 # ----------------------------------------------------------------------------------------- grading
 
-def grade_kata(root: Path, sub: Path, kata: Kata, work: Path, time_limit: float | None) -> KataResult:
+def grade_kata(root: Path, sub: Path, kata: Kata, work: Path, time_limit: float | None,
+               judging: Judging = Judging("same")) -> KataResult:
     if _STOPPING.is_set():
         return zero_kata(kata, PENDING)
     try:
@@ -278,7 +333,7 @@ def grade_kata(root: Path, sub: Path, kata: Kata, work: Path, time_limit: float 
     for name, data in files.items():
         (tree / "katas" / kata.rel / name).write_bytes(data)
     try:
-        batch = run_batch(tree, kata, time_limit)
+        batch = run_batch(tree, kata, time_limit, judging)
     finally:
         shutil.rmtree(tree, ignore_errors=True)
     if batch.problem or not batch.planned:
@@ -289,7 +344,8 @@ def grade_kata(root: Path, sub: Path, kata: Kata, work: Path, time_limit: float 
 
 
 def grade(root: Path, sub: Path, katas: list[Kata], *, time_limit: float | None = None, jobs: int = 1,
-          on_update=lambda results: None, log=lambda line: None) -> Results:
+          on_update=lambda results: None, log=lambda line: None, judge: str = "separate",
+          secret: int | None = None) -> Results:
     start = time.monotonic()
     done: dict[str, KataResult] = {}
     _STOPPING.clear()
@@ -302,7 +358,8 @@ def grade(root: Path, sub: Path, katas: list[Kata], *, time_limit: float | None 
     work = tempfile.TemporaryDirectory(prefix="kata-grade-", ignore_cleanup_errors=True)
     pool = ThreadPoolExecutor(max(1, jobs))
     try:
-        futures = {pool.submit(grade_kata, root, sub, k, Path(work.name), time_limit): k for k in katas}
+        judging = Judging(judge, (str(root), str(sub.resolve())), secret)
+        futures = {pool.submit(grade_kata, root, sub, k, Path(work.name), time_limit, judging): k for k in katas}
         for fut in as_completed(futures):
             k = futures[fut]
             try:
@@ -358,6 +415,16 @@ def _check_out(out: str | None, root: Path, submission: Path) -> Path | None:
     return p
 
 
+def _env_seed() -> int | None:
+    value = os.environ.get("KATA_SECRET_SEED", "").strip()
+    if not value:
+        return None
+    try:
+        return int(value, 0)
+    except ValueError:
+        raise KataError(f"KATA_SECRET_SEED should be a whole number, not {value!r}") from None
+
+
 def _stop(signum, frame):
     raise SystemExit(128 + signum)  # the results file is then rewritten, saying grading stopped
 
@@ -374,6 +441,12 @@ def add_parser(sub) -> None:
     p.add_argument("--as", dest="as_", metavar="reference|CONTROL",
                    help="instead of a submission, grade the instructor's references or one control of each "
                         "kata (e.g. wrong_tail; a patch is applied in a copy): proves the points")
+    p.add_argument("--judge", choices=("separate", "same"), default="separate",
+                   help="separate (default): learner code runs in a sandboxed process of its own, the tests "
+                        "apart from it; same: beside the tests, as `pytest` runs it (docs/grading.md)")
+    p.add_argument("--secret-seed", type=int, metavar="N", default=_env_seed(),
+                   help="mix N into every seed the tests set, so graded inputs are new to the learner "
+                        "(default: $KATA_SECRET_SEED, else none)")
     p.add_argument("-j", "--jobs", type=int, default=1,
                    help="grade this many katas at once (default 1; more makes wall-clock gates noisy)")
     p.set_defaults(func=run)
@@ -381,6 +454,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     root = find_root()
+    if args.as_ and args.submission:  # `kata grade --as reference 12_triton`: the first name is a kata
+        args.katas, args.submission = [args.submission, *args.katas], None
     if bool(args.submission) == bool(args.as_):
         raise KataError("name a submission, or --as reference|CONTROL (not both)")
     katas = resolve(root, args.katas)
@@ -402,7 +477,8 @@ def run(args) -> int:
     signal.signal(signal.SIGTERM, _stop)
     say(f"kata grade: {len(katas)} kata(s) from {sub}")
     try:
-        results = grade(root, sub, katas, time_limit=args.time_limit, jobs=args.jobs, on_update=write, log=say)
+        results = grade(root, sub, katas, time_limit=args.time_limit, jobs=args.jobs, on_update=write, log=say,
+                        judge=args.judge, secret=args.secret_seed)
     except Exception as e:  # noqa: BLE001 - the file already says what was graded; say what broke
         print(f"kata grade: grading failed: {type(e).__name__}: {e}", file=sys.stderr)
         return 1

@@ -63,6 +63,8 @@ class Kata:
     tiers: list[str]
     timeout: float
     controls: dict[str, str] = field(default_factory=dict)
+    judge: str = "separate"        # at grading: "separate" (kata.remote) or "shared" ([grading] judge)
+    judge_why: str = ""
 
     @property
     def module(self) -> str:
@@ -121,6 +123,8 @@ def load_kata(root: Path, rel: str) -> Kata:
         tiers=list(data.get("tiers", ["cpu"])),
         timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
         controls=dict(data.get("controls", {})),
+        judge=str(data.get("grading", {}).get("judge", "separate")),
+        judge_why=str(data.get("grading", {}).get("judge_why", "")),
     )
     return kata
 

@@ -5,6 +5,7 @@ plugin modules, each owning its options, hooks and fixtures, as pytest's own mod
   kata.gpu                 the GPU probe, Triton's interpreter switch, GPU-tier skips, the `device` fixture
   kata.hypothesis_profile  reproducible Hypothesis examples
   kata.isolation           --no-isolation, --kata-timeout: each test in a forked child with a time limit
+  kata.judging             --kata-judge separate (kata grade): learner code in a sandboxed worker
   kata.failures            failure messages rewritten by kind (COMPILE ERROR, NOT IMPLEMENTED YET, ...)
   kata.report              --kata-report: every test's outcome, message and metrics as JSON
   kata.context             the `kata` fixture (KataContext)
@@ -18,6 +19,7 @@ pytest_plugins = [
     "kata.gpu",
     "kata.hypothesis_profile",
     "kata.isolation",
+    "kata.judging",
     "kata.failures",
     "kata.report",
     "kata.context",

@@ -17,6 +17,8 @@
     perf_points = 3                      #   0 .. points: the performance pool (default 30%)
     per_test = true                      #   false: the correctness pool is all or nothing
     weights = {test_name = 2}            #   test function -> weight (>= 0)
+    judge = "shared"                     #   learner code beside the test at grading (default "separate")
+    judge_why = "autograd through it"    #   why: shown in the grading report
 
 problems(data) returns (fatal, message) pairs: a fatal problem stops the kata from loading at all
 (kata.layout raises it); the others are reported by `kata check`.
@@ -29,7 +31,7 @@ REQUIRED = {"title": "text", "difficulty": "a whole number from 1 to 5", "langua
             "files": "a list of file names", "points": "a number"}
 OPTIONAL = {"tiers", "timeout", "controls", "grading", "admission"}
 ADMISSION = {"imports", "calls", "symbols"}
-GRADING = {"perf_points", "per_test", "weights"}
+GRADING = {"perf_points", "per_test", "weights", "judge", "judge_why"}
 
 
 def _number(v) -> bool:
@@ -105,6 +107,10 @@ def problems(data: dict) -> list[tuple[bool, str]]:
     perf = grading.get("perf_points")
     if perf is not None and (not _number(perf) or not (_number(points) and 0 <= perf <= points)):
         note(f"[grading] perf_points should be a number from 0 to points ({points})")
+    if grading.get("judge", "separate") not in ("separate", "shared"):
+        note('[grading] judge should be "separate" (the default) or "shared"')
+    if grading.get("judge") == "shared" and not isinstance(grading.get("judge_why"), str):
+        note('[grading] judge = "shared" needs judge_why: what keeps the test beside the learner\'s code')
     if "per_test" in grading and not isinstance(grading["per_test"], bool):
         note("[grading] per_test should be true or false")
     weights = grading.get("weights", {})

@@ -35,10 +35,17 @@ class Ratio:
         return f"{self.speedup:.2f}x (median {self.fast_s * 1e3:.3f} ms vs {self.slow_s * 1e3:.3f} ms, {self.rounds} rounds)"
 
 
-def _time_once(fn: Callable[[], object]) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
+def _time_once(fn: Callable[[], object], clock: str = "wall") -> float:
+    """Seconds `fn()` took. When the judge is separate (kata.remote), a call into the learner's process
+    counts the time its function took there, not the time spent moving its arguments."""
+    from kata.remote import timing
+
+    now = time.process_time if clock == "cpu" else time.perf_counter
+    with timing(clock) as timer:
+        t = now()
+        fn()
+        elapsed = now() - t
+    return max(elapsed + timer.adjust, 1e-9)
 
 
 def compare(fast: Callable[[], object], slow: Callable[[], object], *, rounds: int = 15, warmup: int = 2,
@@ -70,7 +77,6 @@ def fastest_interleaved(*fns: Callable[[], object], rounds: int = 15, warmup: in
     time of this process (time.process_time: precise to the nanosecond on Linux, and blind to the moments
     another process holds our core); `clock="wall"` uses time.perf_counter (for code that waits or runs
     threads, where CPU time would sum the threads). Returns seconds, one per function, in order."""
-    now = time.process_time if clock == "cpu" else time.perf_counter
     for _ in range(warmup):
         for fn in fns:
             fn()
@@ -78,9 +84,7 @@ def fastest_interleaved(*fns: Callable[[], object], rounds: int = 15, warmup: in
     order = list(range(len(fns)))
     for r in range(rounds):
         for i in (order if r % 2 == 0 else order[::-1]):
-            t = now()
-            fns[i]()
-            best[i] = min(best[i], now() - t)
+            best[i] = min(best[i], _time_once(fns[i], clock))
     return [max(b, 1e-9) for b in best]
 
 

@@ -61,15 +61,24 @@ def randn(shape, dtype=None, device="cpu", seed: int = 0, scale: float = 1.0, dr
     generator on `device` instead (fast for the large timed GPU inputs; other numbers than the CPU's)."""
     import torch
     if draw_on_device:
-        g = torch.Generator(device=device).manual_seed(seed)
+        g = torch.Generator(device=device).manual_seed(graded_seed(seed))
         return (scale * torch.randn(shape, generator=g, device=device)).to(dtype=dtype or torch.float32)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(graded_seed(seed))
     t = scale * torch.randn(shape, generator=g, dtype=torch.float32)
     return t.to(dtype=dtype or torch.float32, device=device)
 
 
 def rng(seed: int = 0) -> np.random.Generator:
-    return np.random.default_rng(seed)
+    return np.random.default_rng(graded_seed(seed))
+
+
+def graded_seed(seed: int) -> int:
+    """`seed` itself, but when grading with a secret (`kata grade --secret-seed`, kata.judging): then
+    a number mixed from both, so the graded inputs are ones the learner's copy never produced."""
+    from kata.judging import SECRET
+    if SECRET is None or not isinstance(seed, int) or isinstance(seed, bool):
+        return seed
+    return (seed * 0x9E3779B97F4A7C15 + SECRET * 0xBF58476D1CE4E5B9 + 1) % (1 << 32)  # numpy seeds: < 2**32
 
 
 def _is_array(x) -> bool:

@@ -25,6 +25,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from kata.remote import mirrored
+
 
 def _preload() -> None:
     """Import now what the first dispatch mode or kernel launch would import later.
@@ -353,7 +355,7 @@ def count_bytes() -> Iterator[BytesMoved]:
                 patches.wrap(JITFunction, "run", on_compiled)
         except ImportError:
             pass
-        with _launches_marked(), _torch_counter(moved):
+        with _launches_marked(), _torch_counter(moved), mirrored("count_bytes", moved):
             yield moved
     finally:
         patches.restore()
@@ -439,6 +441,7 @@ class forbid_torch_compute:  # noqa: N801 - used like a function: `with forbid_t
         with contextlib.ExitStack() as stack:
             stack.enter_context(_launches_marked())
             stack.enter_context(_forbid_mode(self))
+            stack.enter_context(mirrored("forbid_torch_compute", self))
             self._stack = stack.pop_all()
         self._start = _launch_count
         return self
@@ -524,6 +527,7 @@ class guard_allocations:  # noqa: N801 - used like a function: `with guard_alloc
         with contextlib.ExitStack() as stack:
             stack.enter_context(_launches_marked())
             stack.enter_context(_guard_mode(self.allocations, self.margin_bytes))
+            stack.enter_context(mirrored("guard_allocations", self, margin_bytes=self.margin_bytes))
             self._stack = stack.pop_all()
         return self
 

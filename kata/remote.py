@@ -1,0 +1,723 @@
+"""Learner code in its own process; the test, and so the verdict, in the judging process.
+
+Under `--kata-judge=separate` (what `kata grade` runs), `kata.module()` and `kata.library()` do not
+load the learner's file into the test's process. They start a *worker* (forked by kata.sandbox's
+zygote: another user when grading as root, no network, resource limits, the instructor's files out
+of sight), load the file there, and hand the test a proxy. Calling through the proxy sends the
+arguments as data (kata.wire), runs the learner's function in the worker and brings back the result
+as data, with any argument the function changed in place copied back into the test's own array.
+Objects that are not data (a learner's class instance, a Triton kernel, an iterator) stay in the
+worker; the test gets a handle whose calls go the same way. A callable the test passes (a grid
+lambda, a callback) stays in the judge; the worker may ask the judge to run it, with data.
+
+The harness's measuring blocks (kata.tritonkit's count_bytes, forbid_torch_compute and
+guard_allocations) are *mirrored*: entered in the judge, they are also entered in the worker around
+each call made inside them, and what the worker measured is added to the judge's object. Those
+figures are measured where learner code runs: admission (kata.admission) keeps the learner's files
+from reaching them, and the judge checks they are plausible (kata.remote.floor) but cannot re-derive
+them. Everything else the test computes (the oracle, the comparisons, the report) happens in the
+judge, which never imports, loads or calls learner code.
+
+    REMOTE.enabled(config)        is this run separating the judge from learner code?
+    load_module(path, files, display)  -> RemoteObject
+    load_library(so_path, cdef)        -> RemoteObject
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import itertools
+import os
+import socket
+import sys
+import traceback
+from pathlib import Path
+
+from kata import wire
+
+# ------------------------------------------------------------------------------------ exceptions
+
+class RemoteError(RuntimeError):
+    """The learner's code raised an exception of a type the judge does not rebuild by name."""
+
+    learner_facing = True
+
+
+class LearnerProcessDied(RuntimeError):
+    """The learner's process died or hung up in the middle of a call."""
+
+    learner_facing = True
+
+
+class NotSeparable(RuntimeError):
+    """The test uses the learner's code in a way that cannot cross a process boundary (autograd through
+    it): a harness problem, not the learner's. The kata needs `[grading] judge = "shared"`."""
+
+
+_BUILTIN_EXC = {n: c for n, c in vars(builtins).items()
+                if isinstance(c, type) and issubclass(c, Exception) and not n.startswith("_")}
+
+
+def _rebuild_exception(header: dict) -> BaseException:
+    """The judge's copy of an exception raised in the worker: a builtin or harness type by name, else
+    RemoteError. Only the type's name and message cross: nothing is unpickled."""
+    name, msg = str(header.get("type", "Exception")), str(header.get("msg", ""))
+    where = str(header.get("where", ""))
+    text = msg + (f"\n{where}" if where else "")
+    if name == "NotImplementedYet":
+        from native.ffi import NotImplementedYet
+        return NotImplementedYet(msg)
+    if name == "LearnerImportError":
+        from kata.context import LearnerImportError
+        return LearnerImportError(msg)
+    if name == "TritonKitError":
+        from kata.tritonkit import TritonKitError
+        return TritonKitError(msg)
+    if name == "NotSeparable":
+        return NotSeparable(msg)
+    if name == "AssertionError":
+        return AssertionError(msg)
+    cls = _BUILTIN_EXC.get(name)
+    if cls is not None and name not in ("SystemExit", "KeyboardInterrupt", "GeneratorExit"):
+        try:
+            e = cls(text) if name not in ("KeyError",) else cls(msg)
+            e.learner_facing = True  # type: ignore[attr-defined]
+            return e
+        except Exception:  # noqa: BLE001 - a constructor wanting other arguments
+            pass
+    return RemoteError(f"{name}: {text}")
+
+
+# ----------------------------------------------------------------------------------- mirrors
+
+# Measuring blocks open in the judge, outermost first: (kind, kwargs, the judge's object).
+_MIRRORS: list[tuple[str, dict, object]] = []
+
+
+@contextlib.contextmanager
+def mirrored(kind: str, obj, **kwargs):
+    """Called by a measuring block (kata.tritonkit) as it is entered: calls through a proxy inside it
+    enter the same block in the worker, and what it measured there is added to `obj`."""
+    _MIRRORS.append((kind, kwargs, obj))
+    try:
+        yield obj
+    finally:
+        _MIRRORS.remove(next(m for m in _MIRRORS if m[2] is obj))
+
+
+def _merge(kind: str, obj, data: dict) -> None:
+    if kind == "count_bytes":
+        for k in ("loaded", "stored", "atomic", "launches", "programs", "torch_bytes"):
+            setattr(obj, k, getattr(obj, k) + int(data.get(k, 0)))
+        obj.torch_ops.extend(str(s) for s in data.get("torch_ops", [])[:100])
+    elif kind == "forbid_torch_compute":
+        import kata.tritonkit as tk
+        tk._launch_count += int(data.get("launches", 0))
+
+
+def _worker_block(kind: str, kwargs: dict):
+    import kata.tritonkit as tk
+    if kind == "count_bytes":
+        return tk.count_bytes()
+    if kind == "forbid_torch_compute":
+        return tk.forbid_torch_compute()
+    if kind == "guard_allocations":
+        return tk.guard_allocations(**{k: int(v) for k, v in kwargs.items() if k == "margin_bytes"})
+    raise wire.WireError(f"unknown measuring block {kind!r}")
+
+
+def _block_data(kind: str, obj) -> dict:
+    if kind == "count_bytes":
+        return {k: getattr(obj, k) for k in ("loaded", "stored", "atomic", "launches", "programs", "torch_bytes")} | \
+               {"torch_ops": list(obj.torch_ops)[:100]}
+    if kind == "forbid_torch_compute":
+        return {"launches": obj.launches}
+    return {}
+
+
+# Timed runs open in the judge (kata.timing): a call through a proxy inside one counts the time the
+# worker measured around the learner's function, not the judge's time spent moving data.
+_TIMERS: list["Timer"] = []
+_CLOCKS = {"cpu": __import__("time").process_time, "wall": __import__("time").perf_counter}
+
+
+class Timer:
+    def __init__(self, clock: str):
+        self.clock, self.adjust = clock, 0.0
+
+
+@contextlib.contextmanager
+def timing(clock: str):
+    """Around one timed run of kata.timing: yields a Timer whose `adjust` (seconds) the timed duration
+    must add, so a proxied call counts the worker's time for the learner's function alone."""
+    t = Timer(clock)
+    _TIMERS.append(t)
+    try:
+        yield t
+    finally:
+        _TIMERS.remove(t)
+
+
+def _quiet():
+    """The judge's own tensor work while moving data (decoding, copying back) is not the learner's:
+    keep it out of the judge's measuring blocks."""
+    tk = sys.modules.get("kata.tritonkit")
+    return tk._kit_ops() if tk is not None else contextlib.nullcontext()
+
+
+# ---------------------------------------------------------------------------- the connection
+
+class Peer:
+    """One end of a connection. Either side may ask the other to do something while it waits for an
+    answer (the judge runs a callback; the worker runs a call), so every wait also serves requests."""
+
+    def __init__(self, sock: socket.socket, serve):
+        self.sock, self._serve = sock, serve
+
+    def ask(self, header: dict, buffers: list):
+        wire.send(self.sock, header, buffers)
+        while True:
+            reply, bufs = wire.recv(self.sock)
+            if reply.get("op") in ("ok", "err"):
+                return reply, bufs
+            self._answer(reply, bufs)
+
+    def _answer(self, header, bufs):
+        try:
+            out_header, out_bufs = self._serve(header, bufs)
+        except BaseException as e:  # noqa: BLE001 - the other side gets the error as data
+            out_header, out_bufs = _error_reply(e), []
+        wire.send(self.sock, out_header, out_bufs)
+
+    def serve_forever(self):
+        while True:
+            try:
+                header, bufs = wire.recv(self.sock)
+            except (EOFError, ConnectionError, OSError):
+                return
+            self._answer(header, bufs)
+
+
+def _error_reply(e: BaseException) -> dict:
+    blocks, shown = None, {}
+    if isinstance(e, _WithBlocks):  # what the measuring blocks saw before the call raised
+        e, blocks = e.inner, e.blocks
+    if isinstance(e, _Shown):
+        e, shown = e.inner, e.shown
+    frames = [f for f in traceback.extract_tb(e.__traceback__)
+              if not any(s in f.filename for s in (f"{os.sep}kata{os.sep}", f"{os.sep}native{os.sep}"))]
+    where = "".join(traceback.format_list(frames[-6:])) if frames else ""
+    for copy, known in shown.items():
+        where = where.replace(copy, known)
+    reply = {"op": "err", "type": type(e).__name__, "msg": str(e)[:20000], "where": where[:8000]}
+    if blocks is not None:
+        reply["blocks"] = blocks
+    return reply
+
+
+# ------------------------------------------------------------------------------- the judge
+
+class _ArgRef:
+    def __init__(self, path):
+        self.path = path
+
+
+class RemoteObject:
+    """The judge's handle on an object that lives in the learner's process."""
+
+    __slots__ = ("_judge", "_h", "_label", "_attrs")
+
+    def __init__(self, judge: "Judge", h: int, label: str):
+        object.__setattr__(self, "_judge", judge)
+        object.__setattr__(self, "_h", h)
+        object.__setattr__(self, "_label", label)
+        object.__setattr__(self, "_attrs", {})
+
+    def _do(self, op, *args, **kwargs):
+        return self._judge.invoke(self._h, op, args, kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__") and name not in ("__name__", "__qualname__", "__doc__"):
+            raise AttributeError(name)
+        if name in self._attrs:
+            return self._attrs[name]
+        value = self._judge.invoke(self._h, "getattr", (name,), {})
+        if isinstance(value, RemoteObject):
+            self._attrs[name] = value  # a function or class: the same object on every look-up
+        return value
+
+    def __setattr__(self, name, value):
+        self._attrs.pop(name, None)
+        self._do("setattr", name, value)
+
+    def __call__(self, *args, **kwargs):
+        return self._judge.invoke(self._h, "call", args, kwargs)
+
+    def __getitem__(self, key):
+        return self._do("getitem", key)
+
+    def __setitem__(self, key, value):
+        self._do("setitem", key, value)
+
+    def __len__(self):
+        return self._do("len")
+
+    def __iter__(self):
+        return self._do("iter")
+
+    def __next__(self):
+        return self._do("next")
+
+    def __contains__(self, item):
+        return self._do("contains", item)
+
+    def __bool__(self):
+        return self._do("bool")
+
+    def __repr__(self):
+        try:
+            return f"<in the learner's process: {self._do('repr')}>"
+        except Exception:  # noqa: BLE001
+            return f"<in the learner's process: {self._label}>"
+
+    def __enter__(self):
+        return self._do("enter")
+
+    def __exit__(self, *exc):
+        return self._do("exit")
+
+
+class Judge:
+    """The test process's side of one worker."""
+
+    def __init__(self, sock: socket.socket, pid: int):
+        self.peer = Peer(sock, self._serve)
+        self.pid = pid
+        self._callbacks: dict[int, object] = {}
+        self._ids = itertools.count(1)
+
+    # values the judge sends
+    def _refs(self, v):
+        if isinstance(v, wire.Record):
+            v = v._ref
+            if v is None:
+                raise NotSeparable("a record with no object behind it")
+        if isinstance(v, RemoteObject):
+            if v._judge is not self:
+                raise wire.WireError("a handle from another learner process")
+            return {"__h": v._h}
+        if callable(v):
+            i = next(self._ids)
+            self._callbacks[i] = v
+            return {"__cb": i, "name": getattr(v, "__name__", "callback")[:80]}
+        raise NotSeparable(f"the test passed a {type(v).__name__} to the learner's code, which cannot cross to "
+                           "the learner's process as data")
+
+    def _resolve_reply(self, ref, args_kwargs=None):
+        if "__h" in ref:
+            return RemoteObject(self, int(ref["__h"]), str(ref.get("label", "object"))[:200])
+        if "__arg" in ref and args_kwargs is not None:
+            return _walk(args_kwargs, ref["__arg"])
+        raise wire.WireError("a reference the judge did not hand out")
+
+    def invoke(self, h: int, op: str, args: tuple, kwargs: dict):
+        timers = list(_TIMERS)
+        clocks = sorted({t.clock for t in timers})
+        mine = {c: _CLOCKS[c]() for c in clocks}
+        took: dict = {}
+        try:
+            return self._invoke(h, op, args, kwargs, clocks, took)
+        finally:
+            # What the judge spent on this call (moving data both ways), replaced by the time the
+            # learner's function took in its own process.
+            for t in timers:
+                t.adjust += max(0.0, float(took.get(t.clock, 0.0))) - (_CLOCKS[t.clock]() - mine[t.clock])
+
+    def _invoke(self, h, op, args, kwargs, clocks, took):
+        _not_watching_here()
+        mirrors = list(_MIRRORS)
+        with _quiet():
+            tree, bufs = wire.encode({"a": tuple(args), "k": dict(kwargs)}, self._refs)
+        header = {"op": op, "h": h, "args": tree,
+                  "blocks": [[kind, {k: v for k, v in kw.items() if type(v) in (int, float, str, bool)}]
+                             for kind, kw, _ in mirrors]}
+        if clocks:
+            header["clocks"] = clocks
+        try:
+            reply, rbufs = self.peer.ask(header, bufs)
+        except (EOFError, ConnectionError, OSError) as e:
+            raise LearnerProcessDied(
+                f"the learner's process ended in the middle of a call ({self._how_it_ended() or e}): the code "
+                "under test crashed, called exit(), or ran out of memory or time") from None
+        if isinstance(reply.get("took"), dict):
+            took.update({c: v for c, v in reply["took"].items() if c in clocks and type(v) in (int, float)})
+        with _quiet():
+            for (kind, _, obj), data in zip(mirrors, reply.get("blocks") or []):
+                if isinstance(data, dict):
+                    _merge(kind, obj, data)
+            if reply["op"] == "err":
+                raise _rebuild_exception(reply)
+            ak = {"a": args, "k": kwargs}
+            for path, tree_m in reply.get("changed") or []:
+                target = _walk(ak, path)
+                new = wire.decode(tree_m, rbufs, lambda r: self._resolve_reply(r, ak))
+                _copy_into(target, new)
+            return wire.decode(reply["value"], rbufs, lambda r: self._resolve_reply(r, ak))
+
+    def _how_it_ended(self) -> str:
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            return ""
+        if pid and os.WIFSIGNALED(status):
+            from kata.signals import describe_signal
+            return describe_signal(os.WTERMSIG(status), None)
+        if pid and os.WIFEXITED(status):
+            return f"exit status {os.WEXITSTATUS(status)}"
+        return ""
+
+    # requests the worker sends: run a callback of the test's
+    def _serve(self, header, bufs):
+        if header.get("op") != "callback":
+            raise wire.WireError(f"the learner's process asked for {header.get('op')!r}")
+        fn = self._callbacks.get(header.get("cb"))
+        if fn is None:
+            raise wire.WireError("a callback the judge never handed out")
+        with _quiet():
+            ak = wire.decode(header["args"], bufs, lambda r: self._resolve_reply(r))
+        out = fn(*ak["a"], **ak["k"])
+        with _quiet():
+            tree, obufs = wire.encode(out, self._refs)
+        return {"op": "ok", "value": tree}, obufs
+
+    # loading learner code
+    def load_module(self, path: Path, files: dict[str, bytes], display: str):
+        names = sorted(files)
+        return self._load({"op": "load_module", "main": path.name, "display": display, "files": names},
+                          [files[n] for n in names])
+
+    def load_library(self, so: Path, cdef: str):
+        return self._load({"op": "load_library", "name": so.name, "cdef": cdef}, [so.read_bytes()])
+
+    def _load(self, header, bufs):
+        try:
+            reply, rbufs = self.peer.ask(header, bufs)
+        except (EOFError, ConnectionError, OSError) as e:
+            raise LearnerProcessDied(f"the learner's process ended while loading your code ({self._how_it_ended() or e}): "
+                                     "its top level crashed or called exit()") from None
+        if reply["op"] == "err":
+            raise _rebuild_exception(reply)
+        return wire.decode(reply["value"], rbufs, lambda r: self._resolve_reply(r))
+
+    def close(self):
+        try:
+            self.peer.sock.close()
+        except OSError:
+            pass
+
+
+def _not_watching_here() -> None:
+    """A test that watches the learner's code from inside its own process (a TorchDispatchMode of its own,
+    sys.setprofile, sys.settrace, tracemalloc) would see nothing of a call that runs in the worker, and
+    a naive answer could pass: refuse, so the kata is marked `judge = "shared"` instead."""
+    why = None
+    if sys.getprofile() is not None:
+        why = "sys.setprofile"
+    elif sys.gettrace() is not None and "pydevd" not in repr(sys.gettrace()) and "coverage" not in repr(sys.gettrace()):
+        why = "sys.settrace"
+    elif "tracemalloc" in sys.modules and sys.modules["tracemalloc"].is_tracing():
+        why = "tracemalloc"
+    elif "torch" in sys.modules:
+        try:
+            from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
+            own = ("ForbidTorchCompute", "GuardAllocations", "CountTorchCopies")
+            modes = [type(m).__name__ for m in _get_current_dispatch_mode_stack() if type(m).__name__ not in own]
+            if modes:
+                why = f"a TorchDispatchMode ({modes[0]})"
+        except ImportError:
+            pass
+    if why:
+        raise NotSeparable(f"the test watches the learner's code with {why} in its own process, but that code runs "
+                           "in the learner's worker: this kata needs `[grading] judge = \"shared\"` in kata.toml")
+
+
+def _walk(root, path):
+    node = root
+    for step in path:
+        if isinstance(step, list) and len(step) == 2 and step[0] == "k":  # the i-th item of a dict
+            node = list(node.values())[int(step[1])]
+        elif isinstance(node, dict):
+            node = node[step]
+        else:
+            node = node[int(step)]
+    return node
+
+
+def _copy_into(target, new) -> None:
+    """What the learner's function wrote into an argument, written into the judge's own argument."""
+    import numpy as np
+    if isinstance(target, np.ndarray) and isinstance(new, np.ndarray):
+        if target.flags.writeable and target.shape == new.shape:
+            np.copyto(target, new, casting="no")
+        return
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(target, torch.Tensor) and isinstance(new, torch.Tensor):
+        if target.shape == new.shape and target.dtype == new.dtype:
+            with torch.no_grad():
+                target.copy_(new.to(target.device))
+
+
+# ------------------------------------------------------------------------------- the worker
+
+# What the worker's measuring relies on: the harness modules it uses, the Triton and torch entry points
+# they wrap, the clocks. Taken before the learner's code loads; compared after every call.
+_INSTRUMENTED_MODULES = ("kata.tritonkit", "kata.remote", "kata.wire", "kata.timing", "native.ffi", "time")
+_INSTRUMENTED_CLASSES = (("triton.runtime.interpreter", "InterpreterBuilder"), ("triton.runtime.interpreter", "GridExecutor"),
+                         ("triton.runtime.interpreter", "InterpretedFunction"), ("triton.runtime.jit", "JITFunction"),
+                         ("triton.runtime.autotuner", "Autotuner"), ("torch.utils._python_dispatch", "TorchDispatchMode"),
+                         ("kata.remote", "Worker"), ("kata.remote", "Peer"), ("native.ffi", "NativeLibrary"))
+
+
+class Tampered(Exception):
+    """The learner's code changed one of the grader's instruments in its process."""
+
+
+def _instruments() -> list:
+    """(namespace, name, object) for every instrument: compared by identity after each call."""
+    snap = []
+    for name in _INSTRUMENTED_MODULES:
+        mod = sys.modules.get(name)
+        if mod is None:
+            continue
+        ns = vars(mod)
+        snap += [(ns, k, v) for k, v in list(ns.items()) if callable(v) or isinstance(v, (frozenset, type))]
+    for modname, cls in _INSTRUMENTED_CLASSES:
+        owner = getattr(sys.modules.get(modname), cls, None)
+        if isinstance(owner, type):
+            ns = owner.__dict__
+            snap += [(ns, k, v) for k, v in list(ns.items())]
+    return snap
+
+
+def _tampering(snap: list) -> str | None:
+    for ns, k, v in snap:
+        if ns.get(k) is not v:
+            return f"{getattr(ns.get('__name__'), 'strip', lambda: '')() or 'a harness class'}.{k}"
+    return None
+
+
+class Worker:
+    """The learner's process: it holds the learner's objects and runs what the judge asks."""
+
+    def __init__(self, sock: socket.socket, home: Path):
+        self.peer = Peer(sock, self._checked)
+        self.home = home
+        self.objects: dict[int, object] = {}
+        self._ids = itertools.count(1)
+        self._snap = _instruments()
+        self.shown: dict[str, str] = {}  # the worker's copy of a learner file -> the path the learner knows
+
+    def _checked(self, header, bufs):
+        """Every request, then a look at the instruments: changed ones fail the call."""
+        check, snap = _tampering, self._snap
+        try:
+            reply = self._serve(header, bufs)
+        finally:
+            changed = check(snap)
+            if changed:
+                raise Tampered(f"TAMPERED: the code under test replaced the grader's {changed} in its process; "
+                               "this test scores 0")
+        return reply
+
+    def _handle(self, obj) -> dict:
+        i = next(self._ids)
+        self.objects[i] = obj
+        label = getattr(obj, "__name__", None) or type(obj).__name__
+        return {"__h": i, "label": str(label)[:200]}
+
+    def _refs(self, v):
+        if isinstance(v, _ArgRef):
+            return {"__arg": v.path}
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(v, torch.Tensor):
+            raise NotSeparable(f"the learner's code returned a {type(v).__name__} (a tensor subclass or layout the "
+                               "judge cannot rebuild as data)")
+        return self._handle(v)
+
+    def _resolve(self, ref):
+        if "__h" in ref:
+            obj = self.objects.get(ref["__h"])
+            if obj is None and ref["__h"] not in self.objects:
+                raise wire.WireError("a handle this process never handed out")
+            return obj
+        if "__cb" in ref:
+            return _Callback(self, int(ref["__cb"]), str(ref.get("name", "callback")))
+        raise wire.WireError("a reference this process cannot resolve")
+
+    def _serve(self, header, bufs):
+        try:
+            return self._serve_op(header, bufs)
+        except BaseException as e:
+            if self.shown and not isinstance(e, _WithBlocks):
+                raise _Shown(e, self.shown) from None
+            if self.shown:
+                e.inner = _Shown(e.inner, self.shown)
+            raise
+
+    def _serve_op(self, header, bufs):
+        op = header.get("op")
+        if op == "load_module":
+            return self._load_module(header, bufs)
+        if op == "load_library":
+            from native.ffi import NativeLibrary
+            so = self.home / Path(str(header["name"])).name
+            so.write_bytes(bufs[0])
+            lib = NativeLibrary(so, str(header["cdef"]))
+            return {"op": "ok", "value": self._handle(lib)}, []
+        obj = self.objects[int(header["h"])]
+        seen: list = []
+        args = wire.decode(header["args"], bufs, self._resolve, on_array=lambda p, a, raw: seen.append((p, a, raw)))
+        a, k = args["a"], args["k"]
+        blocks, measured = header.get("blocks") or [], []
+        with contextlib.ExitStack() as stack:
+            for kind, kw in blocks:
+                cm = _worker_block(kind, kw)
+                measured.append((kind, stack.enter_context(cm)))
+            clocks = [c for c in header.get("clocks") or () if c in _CLOCKS]
+            started = {c: _CLOCKS[c]() for c in clocks}
+            try:
+                value = _run(obj, op, a, k)
+            except BaseException as e:  # noqa: BLE001 - reported with what the blocks measured so far
+                stack.close()
+                raise _WithBlocks(e, [_block_data(kd, o) for kd, o in measured]) from e
+            took = {c: _CLOCKS[c]() - started[c] for c in clocks}
+        block_data = [_block_data(kd, o) for kd, o in measured]
+        _check_not_autograd(value)
+        ids = {id(x): p for p, x, _ in seen}
+        value = _swap_args(value, ids)
+        out_bufs: list = []
+        changed = []
+        for p, x, raw in seen:
+            if _bytes_of(x) != raw:
+                t, _ = wire.encode(x, self._refs, out_bufs)
+                changed.append([list(p), t])
+        tree, _ = wire.encode(value, self._refs, out_bufs)
+        return {"op": "ok", "value": tree, "changed": changed, "blocks": block_data, "took": took}, out_bufs
+
+    def _load_module(self, header, bufs):
+        import importlib.util
+        for name, data in zip(header["files"], bufs):
+            (self.home / Path(str(name)).name).write_bytes(data)
+        path = self.home / Path(str(header["main"])).name
+        if str(self.home) not in sys.path:
+            sys.path.insert(0, str(self.home))
+        modname = f"kata_impl_{path.stem}"
+        spec = importlib.util.spec_from_file_location(modname, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = mod
+        display = str(header.get("display", path.name))
+        self.shown[str(path)] = display
+        try:
+            spec.loader.exec_module(mod)
+        except NotImplementedError:
+            raise
+        except BaseException as e:  # noqa: BLE001
+            from kata.context import LearnerImportError
+            frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
+            lines = "".join(traceback.format_list(frames)).replace(str(path), display) if frames else ""
+            if isinstance(e, SyntaxError):
+                lines = "".join(traceback.format_exception_only(type(e), e)).replace(str(path), display)
+                raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {display}\n{lines}") from None
+            raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {display} raised {type(e).__name__}: {e}\n{lines}") from None
+        return {"op": "ok", "value": self._handle(mod)}, []
+
+
+class _Shown(Exception):
+    """An exception whose traceback names the learner's file as the learner knows it."""
+
+    def __init__(self, inner: BaseException, shown: dict):
+        super().__init__(str(inner))
+        self.inner, self.shown = inner, shown
+
+
+class _WithBlocks(Exception):
+    def __init__(self, inner: BaseException, blocks: list):
+        super().__init__(str(inner))
+        self.inner, self.blocks = inner, blocks
+
+
+def _run(obj, op, a, k):
+    if op == "call":
+        return obj(*a, **k)
+    if op == "getattr":
+        return getattr(obj, a[0])
+    if op == "setattr":
+        return setattr(obj, a[0], a[1])
+    if op == "getitem":
+        return obj[a[0]]
+    if op == "setitem":
+        obj[a[0]] = a[1]
+        return None
+    if op == "len":
+        return len(obj)
+    if op == "iter":
+        return iter(obj)
+    if op == "next":
+        return next(obj)
+    if op == "contains":
+        return a[0] in obj
+    if op == "bool":
+        return bool(obj)
+    if op == "repr":
+        return repr(obj)[:2000]
+    if op == "enter":
+        return obj.__enter__()
+    if op == "exit":
+        return obj.__exit__(None, None, None)
+    raise wire.WireError(f"unknown operation {op!r}")
+
+
+def _check_not_autograd(value, depth=0):
+    torch = sys.modules.get("torch")
+    if torch is None or depth > 3:
+        return
+    if isinstance(value, torch.Tensor) and value.grad_fn is not None:
+        raise NotSeparable("the learner's code returned a tensor with an autograd graph; the test needs autograd "
+                           "through the learner's code, which stays in the learner's process")
+    if isinstance(value, (tuple, list)):
+        for v in value[:64]:
+            _check_not_autograd(v, depth + 1)
+
+
+def _swap_args(value, ids, depth=0):
+    if id(value) in ids and not isinstance(value, (int, float, str, bool, type(None))):
+        return _ArgRef(list(ids[id(value)]))
+    if depth < 2 and type(value) in (tuple, list):
+        return type(value)(_swap_args(v, ids, depth + 1) for v in value)
+    return value
+
+
+def _bytes_of(x) -> bytes:
+    import numpy as np
+    if isinstance(x, np.ndarray):
+        return np.ascontiguousarray(x).tobytes()
+    return wire.span_bytes(x.detach())
+
+
+class _Callback:
+    """In the worker: a callable of the test's, run in the judge when called."""
+
+    def __init__(self, worker: Worker, i: int, name: str):
+        self._w, self._i, self.__name__ = worker, i, name
+
+    def __call__(self, *args, **kwargs):
+        tree, bufs = wire.encode({"a": tuple(args), "k": dict(kwargs)}, self._w._refs)
+        reply, rbufs = self._w.peer.ask({"op": "callback", "cb": self._i, "args": tree}, bufs)
+        if reply["op"] == "err":
+            raise _rebuild_exception(reply)
+        return wire.decode(reply["value"], rbufs, self._w._resolve)
+
+
+def serve(sock: socket.socket, home: Path) -> None:
+    """The worker's main loop: answer the judge until it hangs up."""
+    Worker(sock, home).peer.serve_forever()

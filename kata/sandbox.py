@@ -1,0 +1,340 @@
+"""Where learner code runs when the judge is separate: a zygote that forks one worker per test.
+
+The zygote is forked from the pytest process when it starts (pytest_configure), before any test file
+is imported, so neither it nor its workers hold the tests' code. It loads what workers need (numpy,
+torch, the harness's worker side, Triton when asked), then confines itself, once, for all its workers:
+
+- as root: a user of its own (uid KATA_SANDBOX_UID, default 64000 + a per-run offset), no groups, and
+  no_new_privs (a setuid program cannot give the privileges back);
+- a network namespace of its own with no interfaces but a downed loopback (when the kernel allows);
+- a mount namespace where /tmp, /var/tmp and /dev/shm are small private tmpfs (a full disk is a full
+  tmpfs), and the instructor's checkout, the pristine tree and the submission are hidden under empty
+  tmpfs (when the kernel allows; the pristine tree is mode 0700 root anyway);
+- resource limits: address space (no GPU), processes (per user: a fork bomb stops there), file size,
+  no core files (time is the test's own limit: every process left is killed after each test);
+- an environment with nothing of the grader's: PATH, HOME, TMPDIR, LANG and the Triton and device
+  switches the tests set.
+
+A test asks for a worker through the control socket (kata.remote.Judge talks to it); after every test
+the pytest process asks the zygote to kill what is left (`reap`): as its own user, every process of
+that user, which a worker's children cannot escape by changing session.
+
+    Sandbox(hide=[...], uid=None).start()   in the pytest process, before collection
+    sandbox.spawn() -> (socket, pid)        in a test's forked child
+    sandbox.reap()                          in the pytest process, after each test
+    sandbox.report                          what confinement took effect, in words
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+import socket
+import sys
+from pathlib import Path
+
+CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
+MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+
+KEEP_ENV = ("TRITON_INTERPRET", "KATA_FORCE_CPU", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+            "KATA_SECRET_SEED", "LD_LIBRARY_PATH")
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+class Sandbox:
+    def __init__(self, hide: list[Path] = (), uid: int | None = None, memory_bytes: int = 6 << 30,
+                 processes: int = 512, file_bytes: int = 256 << 20,
+                 tmpfs_bytes: int = 1 << 30, preload: tuple[str, ...] = ()):
+        self.hide = [Path(p) for p in hide if p]
+        self.uid = uid
+        self.memory_bytes, self.processes, self.file_bytes = memory_bytes, processes, file_bytes
+        self.tmpfs_bytes, self.preload = tmpfs_bytes, preload
+        self.ctl: socket.socket | None = None
+        self.pid: int | None = None
+        self.report = ""
+
+    # ---------------------------------------------------------------- the pytest process's side
+    def start(self) -> "Sandbox":
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        rfd, wfd = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            parent.close()
+            os.close(rfd)
+            try:
+                _zygote(self, child, wfd)
+            finally:
+                os._exit(0)
+        child.close()
+        os.close(wfd)
+        with os.fdopen(rfd, "rb") as r:
+            self.report = r.read().decode(errors="replace")
+        self.ctl, self.pid = parent, pid
+        if not self.report.startswith("ready"):
+            raise RuntimeError(f"the learner's sandbox did not start: {self.report or 'no reason given'}")
+        self.report = self.report[len("ready"):].strip()
+        return self
+
+    def spawn(self) -> tuple[socket.socket, int]:
+        """A new worker, connected to this (test) process."""
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            socket.send_fds(self.ctl, [b"spawn"], [theirs.fileno()])
+            while True:
+                msg = self.ctl.recv(64)
+                if not msg:
+                    raise RuntimeError("the learner's sandbox is gone")
+                if msg.startswith(b"pid "):
+                    return mine, int(msg[4:])
+        finally:
+            theirs.close()
+
+    def reap(self) -> None:
+        """Kill every process the last test's workers left."""
+        if self.ctl is None:
+            return
+        try:
+            self.ctl.send(b"reap")
+            while True:
+                msg = self.ctl.recv(64)
+                if not msg or msg == b"reaped":
+                    return
+        except OSError:
+            pass
+
+    def stop(self) -> None:
+        if self.ctl is not None:
+            self.reap()
+            self.ctl.close()
+            self.ctl = None
+        if self.pid:
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+            self.pid = None
+
+
+# ------------------------------------------------------------------------------ the zygote's side
+
+def _zygote(box: Sandbox, ctl: socket.socket, ready_fd: int) -> None:
+    libc = _libc()
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # pytest gone: the zygote goes too
+    # Nothing of the grader's stays open here: not its pipes (kata.gradeplugin's test list, the report),
+    # not its files. Only the control socket and the pipe that says the zygote is ready.
+    _close_fds_but({0, 1, 2, ctl.fileno(), ready_fd})
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    notes = []
+    try:
+        _preload(box.preload)
+        home = _confine(box, libc, notes)
+    except BaseException as e:  # noqa: BLE001
+        os.write(ready_fd, f"failed: {type(e).__name__}: {e}".encode())
+        os.close(ready_fd)
+        return
+    os.write(ready_fd, ("ready " + "; ".join(notes)).encode())
+    os.close(ready_fd)
+    workers: list[int] = []
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(ctl, 64, 4)
+        except OSError:
+            msg, fds = b"", []
+        if not msg:
+            _reap(box, workers)
+            return
+        if msg == b"reap":
+            _reap(box, workers)
+            ctl.send(b"reaped")
+            continue
+        if msg == b"spawn" and fds:
+            pid = os.fork()
+            if pid == 0:
+                ctl.close()
+                _worker(fds[0], home, box)
+            for fd in fds:
+                os.close(fd)
+            workers.append(pid)
+            ctl.send(f"pid {pid}".encode())
+
+
+def _reap(box: Sandbox, workers: list[int]) -> None:
+    if os.getuid() != 0 and box.uid is not None and os.getuid() == box.uid:
+        try:
+            os.kill(-1, signal.SIGKILL)  # every process of the sandbox's own user but this one
+        except ProcessLookupError:
+            pass
+    for pid in workers:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    workers.clear()
+
+
+def _worker(fd: int, home: Path, box: Sandbox) -> None:
+    try:
+        os.setpgid(0, 0)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # No RLIMIT_CPU: with one set, Linux keeps this process's CPU clock to the scheduler tick (1-4 ms),
+        # and the timed tests read that clock. Time is bounded by the test's limit and the reap after it.
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        # What the learner's code prints goes to a file of its own, never to the grader's output.
+        out = os.open(str(home / "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        _close_fds_but({0, 1, 2, fd})
+        from kata import remote
+        sock = socket.socket(fileno=fd)
+        remote.serve(sock, home)
+    finally:
+        os._exit(0)
+
+
+def _close_fds_but(keep: set[int]) -> None:
+    try:
+        fds = [int(n) for n in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 4096))
+    for fd in fds:
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _preload(extra: tuple[str, ...]) -> None:
+    """What workers need, imported while the harness's files can still be read (the harness's own modules,
+    and what `extra` names: torch, cffi, kata.tritonkit; imported once here rather than in every worker)."""
+    import importlib
+
+    import numpy  # noqa: F401
+
+    for name in ("kata.remote", "kata.wire", "kata.context", "kata.signals", *extra):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            if name in extra:
+                raise
+
+
+def _confine(box: Sandbox, libc, notes: list[str]) -> Path:
+    root = os.getuid() == 0
+    home = None
+    if root and libc.unshare(CLONE_NEWNS | CLONE_NEWNET) == 0:
+        notes.append("no network (a network namespace of its own)")
+        libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+        if box.uid is not None:
+            shown = _expose_python(libc)
+            if shown:
+                notes.append(f"of {', '.join(a for a, _ in shown)} only {', '.join(p for _, p in shown)} is visible")
+        for tmp in ("/tmp", "/var/tmp", "/dev/shm"):
+            if os.path.isdir(tmp):
+                _mount_tmpfs(libc, tmp, box.tmpfs_bytes)
+        hidden = []
+        for p in box.hide:
+            if p.is_dir() and not str(p).startswith(("/tmp/", "/var/tmp/", "/dev/shm/")):
+                if _mount_tmpfs(libc, str(p), 1 << 20):
+                    hidden.append(str(p))
+        notes.append(f"/tmp, /var/tmp and /dev/shm private ({box.tmpfs_bytes >> 20} MiB each)"
+                     + (f"; hidden: {', '.join(hidden)}" if hidden else ""))
+    elif root:
+        notes.append(f"network and mounts shared (unshare refused: errno {ctypes.get_errno()})")
+    home = Path(os.environ.get("TMPDIR", "/tmp")) / f"kata-learner-{os.getpid()}"
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    limits = [(resource.RLIMIT_FSIZE, box.file_bytes), (resource.RLIMIT_CORE, 0)]
+    if not _gpu_wanted():
+        limits.append((resource.RLIMIT_AS, _vm_size() + box.memory_bytes))
+    if root and box.uid is not None:
+        limits.append((resource.RLIMIT_NPROC, box.processes))
+    for what, n in limits:
+        soft, hard = resource.getrlimit(what)
+        n = n if hard == resource.RLIM_INFINITY else min(n, hard)
+        resource.setrlimit(what, (n, n))
+    notes.append(f"limits: {'address space +' + str(box.memory_bytes >> 20) + ' MiB, ' if not _gpu_wanted() else ''}"
+                 f"files {box.file_bytes >> 20} MiB, time: the test's limit"
+                 + (f", {box.processes} processes" if root and box.uid is not None else ""))
+    if root and box.uid is not None:
+        os.chown(home, box.uid, box.uid)
+        os.setgroups([])
+        os.setgid(box.uid)
+        os.setuid(box.uid)
+        notes.append(f"user {box.uid}, no groups")
+    else:
+        notes.append("the grader's own user (not root: no other user to run as)")
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    keep = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
+    os.environ.clear()
+    os.environ.update(keep, PATH="/usr/local/bin:/usr/bin:/bin", HOME=str(home), TMPDIR=str(home),
+                      LANG="C.UTF-8", TRITON_CACHE_DIR=str(home / "triton"))
+    os.chdir(home)
+    return home
+
+
+def _expose_python(libc) -> list[tuple[str, str]]:
+    """Python may live where another user cannot go (pyenv under /root, mode 0700). For each such folder
+    on the way to the interpreter's files, cover it with an empty tmpfs that others may enter, and put
+    back only the one entry on the way (/root/.pyenv): the rest of it stays out of sight."""
+    import site
+    import tempfile
+    shown = []
+    wanted = [sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages()]
+    if site.ENABLE_USER_SITE and site.getusersitepackages():
+        wanted.append(site.getusersitepackages())
+    for top in sorted({os.path.realpath(p) for p in wanted if p and os.path.isabs(p) and os.path.exists(p)}):
+        if top.startswith(("/tmp/", "/var/tmp/", "/dev/shm/")):
+            continue  # those get a tmpfs of their own
+        parts = Path(top).parts
+        for i in range(2, len(parts)):
+            closed, child = Path(*parts[:i]), Path(*parts[:i + 1])
+            if os.stat(closed).st_mode & 0o001 or any(closed == Path(a) for a, _ in shown):
+                continue
+            spare = tempfile.mkdtemp(prefix="kata-bind-")
+            try:
+                if libc.mount(str(child).encode(), spare.encode(), None, MS_BIND | MS_REC, None) != 0:
+                    break
+                if not _mount_tmpfs(libc, str(closed), 1 << 20, mode="0755"):
+                    libc.umount2(spare.encode(), 2)
+                    break
+                os.mkdir(child) if os.path.isdir(spare) else open(child, "w").close()
+                libc.mount(spare.encode(), str(child).encode(), None, MS_BIND | MS_REC, None)
+                libc.umount2(spare.encode(), 2)  # MNT_DETACH
+                shown.append((str(closed), str(child)))
+            finally:
+                os.rmdir(spare)
+    return shown
+
+
+def _mount_tmpfs(libc, path: str, size: int, mode: str = "1777") -> bool:
+    return libc.mount(b"tmpfs", path.encode(), b"tmpfs", 0, f"size={size},mode={mode}".encode()) == 0
+
+
+def _vm_size() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 << 30
+
+
+def _gpu_wanted() -> bool:
+    """A CUDA context reserves far more address space than it uses: no address-space limit with a GPU."""
+    if os.environ.get("KATA_FORCE_CPU") == "1":
+        return False
+    return any(Path(p).exists() for p in ("/dev/nvidia0", "/dev/nvidiactl"))
