@@ -186,10 +186,17 @@ def clashing_modules(root: Path) -> dict[str, list[str]]:
     return {name: dirs for name, dirs in seen.items() if len(set(dirs)) > 1 and name != "__init__.py"}
 
 
+# pytest's options for checking as `kata grade` runs learner code: in kata.sandbox's worker, with what
+# the worker should import before it is confined (the same for every kata of the session).
+JUDGE_OPTIONS = ["--kata-judge=separate", "--kata-preload=torch", "--kata-preload=kata.tritonkit",
+                 "--kata-preload=native.ffi", "--kata-preload=_cffi_backend"]
+
+
 def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False,
-          select: str | None = None) -> list[Verdict]:
+          select: str | None = None, judge: str = "same") -> list[Verdict]:
     """Prove `katas` honest. `select` (a marker expression such as "gpu") runs only the tests it selects,
-    as `kata gpu-report` does on a GPU machine; each verdict keeps its rows for reports."""
+    as `kata gpu-report` does on a GPU machine; each verdict keeps its rows for reports. `judge`:
+    "separate" runs every implementation as `kata grade` does (kata.judging)."""
     verdicts = {k.rel: Verdict(k, static_problems(k)) for k in katas}
     clashes = clashing_modules(root)
     for k in katas:
@@ -212,13 +219,14 @@ def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False,
         clock[0] = now
 
     stage(f"stubs ({len(katas)} katas)")
-    by = by_kata(run_pytest(root, paths, [], workers, select))
+    judged = JUDGE_OPTIONS if judge == "separate" else []
+    by = by_kata(run_pytest(root, paths, [*judged], workers, select))
     for k in katas:
         verdicts[k.rel].rows["stub"] = by.get(k.rel, [])
         judge_stub(verdicts[k.rel], by.get(k.rel, []))
 
     stage("references (pytest --solutions)")
-    by = by_kata(run_pytest(root, paths, ["--solutions"], workers, select))
+    by = by_kata(run_pytest(root, paths, ["--solutions", *judged], workers, select))
     for k in katas:
         verdicts[k.rel].rows["reference"] = by.get(k.rel, [])
         judge_reference(verdicts[k.rel], by.get(k.rel, []))
@@ -242,8 +250,8 @@ def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False,
             json.dump(folders, f)
             mapfile = f.name
         try:
-            by = by_kata(run_pytest(root, [f"katas/{rel}" for rel in batch], [f"--impl-map={mapfile}"], workers,
-                                    select))
+            by = by_kata(run_pytest(root, [f"katas/{rel}" for rel in batch], [f"--impl-map={mapfile}", *judged],
+                                    workers, select))
         finally:
             os.unlink(mapfile)
         for rel, c in batch.items():
@@ -275,6 +283,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("check", help="prove every kata honest: stub fails, reference passes, controls behave")
     p.add_argument("katas", nargs="*", help="modules or katas (path under katas/ or a unique part); default all")
     p.add_argument("-n", "--workers", type=int, default=0, help="pytest-xdist workers for the non-wall-clock tests")
+    p.add_argument("--judge", choices=("same", "separate"), default="same",
+                   help="separate: learner code in the sandboxed worker, as `kata grade` runs it (default: same, "
+                        "as a learner's pytest runs it)")
     p.set_defaults(func=run)
 
 
@@ -284,7 +295,7 @@ def run(args) -> int:
     if not katas:
         raise KataError("no katas to check")
     t = time.monotonic()
-    verdicts = check(root, katas, workers=args.workers)
+    verdicts = check(root, katas, workers=args.workers, judge=args.judge)
     print_verdicts(verdicts)
     print(f"({time.monotonic() - t:.0f} s)")
     return 0 if all(v.ok for v in verdicts) else 1

@@ -35,18 +35,40 @@ def run_ci(args) -> int:
 
     root = find_root()
     t0 = time.monotonic()
-    print("== 1/2  the harness's own tests: pytest tests", flush=True)
+    print("== 1/3  the harness's own tests: pytest tests (the attack suite included)", flush=True)
     cmd = [sys.executable, "-m", "pytest", "tests", "-p", "no:cacheprovider", "-q"]
     if args.workers > 1:
         cmd += ["-n", str(args.workers)]
     proc = subprocess.run(cmd, cwd=root)
     harness_ok = proc.returncode == 0
-    print(f"\n== 2/2  kata check over every kata (stubs fail, `pytest --solutions` passes, controls behave)",
+    print(f"\n== 2/3  kata check over every kata (stubs fail, `pytest --solutions` passes, controls behave)",
           flush=True)
     verdicts = check(root, resolve(root, []), workers=args.workers)
     print_verdicts(verdicts)
     n_ok = sum(v.ok for v in verdicts)
+    print("\n== 3/3  every reference graded as a submission, learner code in the sandbox "
+          "(kata grade --as reference --judge separate)", flush=True)
+    short = _grade_references(root, args.workers)
     print(f"\nci took {time.monotonic() - t0:.0f} s; harness tests {'passed' if harness_ok else 'FAILED'}")
-    # The plain closing line CI readers look for: katas that keep the contract vs not.
+    # The plain closing lines CI readers look for.
     print(f"kata-check: {n_ok} passed, {len(verdicts) - n_ok} failed")
-    return 0 if harness_ok and n_ok == len(verdicts) else 1
+    print(f"references graded in the sandbox: {'all earn full points' if not short else 'SHORT: ' + ', '.join(short)}")
+    return 0 if harness_ok and n_ok == len(verdicts) and not short else 1
+
+
+def _grade_references(root, workers: int) -> list[str]:
+    """Katas whose reference does not earn every point it can earn here when graded as `kata grade` does."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="kata-ci-") as tmp:
+        out = Path(tmp) / "references.json"
+        subprocess.run([sys.executable, "-m", "kata.cli", "grade", "--as", "reference", "--judge", "separate",
+                        "-j", str(max(1, workers)), "--format", "json", "--out", str(out)], cwd=root)
+        try:
+            data = json.loads(out.read_text())
+        except (OSError, ValueError):
+            return ["(no results file)"]
+    return [f"{k['kata']} ({k['points']:g} of {k['max_points']:g})" for k in data["katas"]
+            if k["points"] < k["max_points"] - 1e-6]

@@ -198,25 +198,7 @@ class Judging:
     uid_base: int = 64000
 
 
-_UIDS = itertools.count(1)
-
-
-def _free_uid(base: int) -> int:
-    """A user id for one kata's sandbox that no running process has: the sandbox kills every process of
-    its user after each test, so two graders (or two katas at once) must never share one."""
-    used = set()
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            line = next(l for l in status.read_text().splitlines() if l.startswith("Uid:"))
-            used.add(int(line.split()[1]))
-        except (OSError, StopIteration, ValueError, IndexError):
-            continue
-    start = (os.getpid() * 37) % 1000
-    for k in range(1000):
-        uid = base + (start + next(_UIDS)) % 1000
-        if uid not in used:
-            return uid
-    raise KataError("no free user id for the learner's sandbox (64000-64999 all in use)")
+_UIDS = itertools.count((os.getpid() * 37) % 1000)
 
 
 def judging_options(j: Judging, tree: Path, kata: Kata) -> list[str]:
@@ -226,7 +208,8 @@ def judging_options(j: Judging, tree: Path, kata: Kata) -> list[str]:
         out += [f"--kata-secret-seed={j.secret}"]
     if j.judge != "separate":
         return out
-    out += ["--kata-judge=separate", f"--kata-sandbox-uid={_free_uid(j.uid_base)}"]
+    from kata.sandbox import free_uid
+    out += ["--kata-judge=separate", f"--kata-sandbox-uid={free_uid(j.uid_base + next(_UIDS))}"]
     for path in j.hide:
         out += [f"--kata-hide={path}"]
     folder = tree / "katas" / kata.rel

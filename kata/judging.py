@@ -5,7 +5,7 @@
   --kata-judge separate   (what `kata grade` runs) learner code runs in a worker of kata.sandbox; the
                           test, and so the verdict, runs where no learner code ever ran (kata.remote)
   --kata-hide PATH        a folder the worker must not see (the instructor's checkout, the submission)
-  --kata-sandbox-uid N    the user the worker runs as when grading as root (default: 64000 + pid % 1000)
+  --kata-sandbox-uid N    the user the worker runs as when grading as root (default: a free one from 64000)
   --kata-preload MOD      a module the worker imports before it is confined (e.g. kata.tritonkit)
   --kata-secret-seed N    mix N into every seed the tests set (kata.toolkit.graded_seed, numpy's and
                           torch's seeding, Hypothesis): inputs the learner's copy never produced
@@ -51,7 +51,8 @@ def pytest_configure(config):
     from kata.sandbox import Sandbox
     uid = config.getoption("kata_sandbox_uid", None)
     if uid is None and os.getuid() == 0:
-        uid = 64000 + os.getpid() % 1000
+        from kata.sandbox import free_uid
+        uid = free_uid()
     _SANDBOX = Sandbox(hide=config.getoption("kata_hide") or [], uid=uid,
                        preload=tuple(config.getoption("kata_preload") or ())).start()
     _SEPARATE = True

@@ -42,6 +42,24 @@ KEEP_ENV = ("TRITON_INTERPRET", "KATA_FORCE_CPU", "CUDA_VISIBLE_DEVICES", "OMP_N
             "KATA_SECRET_SEED", "LD_LIBRARY_PATH")
 
 
+def free_uid(hint: int | None = None, base: int = 64000, span: int = 1000) -> int:
+    """A user id in [base, base + span) that no running process has, starting the search at `hint`: the
+    sandbox kills every process of its user after each test, so two sandboxes must never share one."""
+    used = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            line = next(x for x in status.read_text().splitlines() if x.startswith("Uid:"))
+            used.add(int(line.split()[1]))
+        except (OSError, StopIteration, ValueError, IndexError):
+            continue
+    start = (hint - base) if hint is not None else (os.getpid() * 37) % span
+    for k in range(span):
+        uid = base + (start + k) % span
+        if uid not in used:
+            return uid
+    raise RuntimeError(f"no free user id for the learner's sandbox ({base}-{base + span - 1} all in use)")
+
+
 def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
@@ -141,31 +159,72 @@ def _zygote(box: Sandbox, ctl: socket.socket, ready_fd: int) -> None:
         return
     os.write(ready_fd, ("ready " + "; ".join(notes)).encode())
     os.close(ready_fd)
-    workers: list[int] = []
+    workers: list[int] = []   # started for a test, killed at the next reap
+    dying: list[int] = []     # killed, not yet waited for
+    spare = _Spare(ctl, home, box)  # the next test's worker, forked ahead while this test runs
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(ctl, 64, 4)
         except OSError:
             msg, fds = b"", []
         if not msg:
-            _reap(box, workers)
+            spare.discard()
+            _reap(box, workers, dying)
+            _wait(dying, block=True)
             return
         if msg == b"reap":
-            _reap(box, workers)
-            ctl.send(b"reaped")
+            _reap(box, workers, dying)  # (kills the spare too, as a process of the sandbox's user)
+            dying.append(spare.pid)
+            spare.mine.close()
+            ctl.send(b"reaped")  # all killed: waiting for them (unmapping their memory) happens after
+            _wait(dying, block=True)
+            spare = _Spare(ctl, home, box)
             continue
         if msg == b"spawn" and fds:
-            pid = os.fork()
-            if pid == 0:
-                ctl.close()
-                _worker(fds[0], home, box)
+            pid = spare.start(fds[0])
             for fd in fds:
                 os.close(fd)
             workers.append(pid)
             ctl.send(f"pid {pid}".encode())
+            spare = _Spare(ctl, home, box)
+            _wait(dying, block=False)
 
 
-def _reap(box: Sandbox, workers: list[int]) -> None:
+class _Spare:
+    """A worker forked ahead of need: it waits for the judge's socket, which the zygote hands it when a
+    test asks for a worker (a fork of a process holding torch takes 20-30 ms; this takes well under 1)."""
+
+    def __init__(self, ctl: socket.socket, home: Path, box: Sandbox):
+        self.mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.pid = os.fork()
+        if self.pid == 0:
+            ctl.close()
+            self.mine.close()
+            try:
+                _, fds, _, _ = socket.recv_fds(theirs, 16, 1)
+            except OSError:
+                fds = []
+            if not fds:
+                os._exit(0)
+            theirs.close()
+            _worker(fds[0], home, box)
+        theirs.close()
+
+    def start(self, fd: int) -> int:
+        socket.send_fds(self.mine, [b"go"], [fd])
+        self.mine.close()
+        return self.pid
+
+    def discard(self) -> None:
+        self.mine.close()  # the spare sees the socket close and exits
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _reap(box: Sandbox, workers: list[int], dying: list[int]) -> None:
+    """SIGKILL every process the tests' workers started (they cannot act after that)."""
     if os.getuid() != 0 and box.uid is not None and os.getuid() == box.uid:
         try:
             os.kill(-1, signal.SIGKILL)  # every process of the sandbox's own user but this one
@@ -176,11 +235,18 @@ def _reap(box: Sandbox, workers: list[int]) -> None:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+    dying.extend(workers)
     workers.clear()
+
+
+def _wait(dying: list[int], block: bool) -> None:
+    for pid in list(dying):
+        try:
+            done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            dying.remove(pid)
 
 
 def _worker(fd: int, home: Path, box: Sandbox) -> None:
@@ -277,6 +343,9 @@ def _confine(box: Sandbox, libc, notes: list[str]) -> Path:
     else:
         notes.append("the grader's own user (not root: no other user to run as)")
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # again: changing user clears it
+    if os.getppid() == 1:
+        raise RuntimeError("the pytest process is gone")
     keep = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
     os.environ.clear()
     os.environ.update(keep, PATH="/usr/local/bin:/usr/bin:/bin", HOME=str(home), TMPDIR=str(home),

@@ -325,6 +325,7 @@ def _by_kata(data: dict) -> dict[str, tuple[float, str]]:
     return {k: (round(v[0], 2), v[1]) for k, v in scores.items()}
 
 
+@pytest.mark.time_limit(900)
 def test_every_attack_scores_zero_in_the_sandbox_and_the_results_stay_valid(checkout, tmp_path):
     attacks = {**ATTACKS_ON_THE_TEST, **ATTACKS_EVERYWHERE, **(ATTACKS_ON_THE_MACHINE if ROOT else {})}
     sub = _project(checkout, attacks, with_c=True)
@@ -344,6 +345,7 @@ def test_every_attack_scores_zero_in_the_sandbox_and_the_results_stay_valid(chec
         assert not [u for u in left if 64000 <= int(u) < 65000], "processes of the sandbox's users are still running"
 
 
+@pytest.mark.time_limit(600)
 def test_the_attacks_on_the_test_work_where_learner_code_runs_beside_it(checkout, tmp_path):
     """The control: with --judge same (learner code in the test's process) and no secret seed, each of
     these attacks earns points. So the sandbox, not a flaw in the attack, is what stops them."""
