@@ -437,7 +437,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     root = find_root()
-    if args.as_ and args.submission:  # `kata grade --as reference 12_triton`: the first name is a kata
+    if args.as_ and args.submission and not Path(args.submission).is_dir():
+        # `kata grade --as reference 12_triton`: the first name is a kata, not a submission
         args.katas, args.submission = [args.submission, *args.katas], None
     if bool(args.submission) == bool(args.as_):
         raise KataError("name a submission, or --as reference|CONTROL (not both)")

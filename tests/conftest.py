@@ -76,7 +76,9 @@ def add_python_kata(co: Checkout, rel: str = "99_demo/01_double", *, stub: str |
         points = 5
         timeout = 20
         admission = {{imports = ["os", "signal", "sys", "time"]}}
-        grading = {{judge = "shared", judge_why = "the perf gate counts Python calls with sys.setprofile in the test's process"}}
+        [grading]
+        judge = "shared"
+        judge_why = "the perf gate counts Python calls with sys.setprofile in the test's process"
         [controls]
         """ + control_lines)
     co.write(f"katas/{rel}/double.py", stub or """

@@ -9,7 +9,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 BASE = {"kata.layout", "kata.signals", "kata.schema", "kata.term"}
 PLUGIN = {"kata.session", "kata.gpu", "kata.hypothesis_profile", "kata.isolation", "kata.failures",
-          "kata.report", "kata.context"}
+          "kata.report", "kata.context", "kata.judging"}
 
 
 def _imports(path: Path):

@@ -55,7 +55,7 @@ def test_schema_reports_every_problem():
 def test_check_reports_grading_problems_per_kata(checkout):
     add_python_kata(checkout)
     toml = checkout.path / "katas/99_demo/01_double/kata.toml"
-    toml.write_text(toml.read_text().replace("[controls]", "colour = \"red\"\n[grading]\nperf_points = 9\n"
+    toml.write_text(toml.read_text().replace("[grading]\n", "").replace("[controls]", "colour = \"red\"\n[grading]\nperf_points = 9\n"
                                              "weights = {test_value = 2}\n[controls]"))
     r = checkout.kata("check")
     assert r.returncode == 1
