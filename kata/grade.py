@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import os
 import shutil
 import signal
@@ -213,11 +214,11 @@ def judging_options(j: Judging, tree: Path, kata: Kata) -> list[str]:
     for path in j.hide:
         out += [f"--kata-hide={path}"]
     folder = tree / "katas" / kata.rel
-    text = " ".join(p.read_text(errors="replace") for p in [*folder.glob("test*.py"), *(folder / f for f in kata.files)]
+    text = "\n".join(p.read_text(errors="replace") for p in [*folder.glob("test*.py"), *(folder / f for f in kata.files)]
                     if p.suffix == ".py" and p.is_file())
     if kata.language == "triton" or "tritonkit" in text:
         out += ["--kata-preload=kata.tritonkit"]
-    if "torch" in text:
+    if re.search(r"^(import torch|from torch)", text, re.M):  # imported at the top: once, before the zygote
         out += ["--kata-preload=torch"]
     if kata.language in ("c", "cpp", "asm", "cuda"):
         out += ["--kata-preload=native.ffi", "--kata-preload=_cffi_backend"]

@@ -49,6 +49,14 @@ def pytest_configure(config):
     if config.getoption("no_isolation", False):
         raise pytest.UsageError("--kata-judge separate needs the per-test isolation: drop --no-isolation")
     from kata.sandbox import Sandbox
+    import importlib
+    for name in config.getoption("kata_preload") or ():
+        # imported here, before the zygote is forked: it inherits them, and the tests' own imports of the
+        # same modules later cost nothing (torch would otherwise be imported twice per kata)
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
     uid = config.getoption("kata_sandbox_uid", None)
     if uid is None and os.getuid() == 0:
         from kata.sandbox import free_uid

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import struct
 import sys
+import time
 
 import numpy as np
 
@@ -297,17 +298,47 @@ def send(sock, header: dict, buffers: list) -> None:
             sock.sendall(b)
 
 
+class Reader:
+    """Buffered reads from a socket: a whole small message in one system call, not one per field."""
+
+    def __init__(self, sock):
+        self.sock, self.buf = sock, bytearray()
+
+    def exact(self, n: int) -> bytes:
+        if n > MAX_MESSAGE:
+            raise WireError(f"a message of {n} bytes: over the limit")
+        while len(self.buf) < n:
+            chunk = _spin_recv(self.sock, max(65536, min(n - len(self.buf), 1 << 24)))
+            if not chunk:
+                raise EOFError("the other process closed the connection")
+            self.buf += chunk
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+
+_READERS: dict = {}
+SPIN_S = 0.0003  # poll this long before sleeping: waking a process costs more than a short call takes
+
+
+def _spin_recv(sock, size: int) -> bytes:
+    """recv, but first poll for a moment: the other side usually answers within microseconds, and a
+    process put to sleep and woken again costs tens of them on a busy or virtual machine."""
+    import socket
+    deadline = time.perf_counter() + SPIN_S
+    while True:
+        try:
+            return sock.recv(size, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            if time.perf_counter() > deadline:
+                return sock.recv(size)
+
+
 def _exact(sock, n: int) -> bytes:
-    if n > MAX_MESSAGE:
-        raise WireError(f"a message of {n} bytes: over the limit")
-    buf = bytearray(n)
-    view, got = memoryview(buf), 0
-    while got < n:
-        k = sock.recv_into(view[got:], n - got)
-        if not k:
-            raise EOFError("the other process closed the connection")
-        got += k
-    return bytes(buf)
+    reader = _READERS.get(sock.fileno())
+    if reader is None or reader.sock is not sock:
+        reader = _READERS[sock.fileno()] = Reader(sock)
+    return reader.exact(n)
 
 
 def recv(sock) -> tuple[dict, list]:
