@@ -138,7 +138,7 @@ def test_workers_run_ahead(kata, tmp_path):
     """While the consumer holds item 0, the workers must compute items 1..bound-1 (in other processes)."""
     mod = kata.module()
     log = tmp_path / "log"
-    ds = Logged(20, log)
+    ds = Logged(20, log, delays=[0.02] * 20)  # work for both workers, even when one starts late on a busy machine
     with mod.PrefetchLoader(ds, list(range(20)), num_workers=2, prefetch=2) as loader:
         it = iter(loader)
         first = next(it)
