@@ -30,6 +30,27 @@ class LearnerImportError(Exception):
     learner_facing = True  # kata.failures shows the message alone, without a traceback
 
 
+def import_learner_file(path: Path, modname: str, shown: str):
+    """Import a learner's .py file as module `modname`. An error while importing it becomes a
+    LearnerImportError that shows the learner's own frames only, the file named `shown`."""
+    spec = importlib.util.spec_from_file_location(modname, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except NotImplementedError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
+        lines = "".join(traceback.format_list(frames)) if frames else ""
+        if isinstance(e, SyntaxError):
+            lines = "".join(traceback.format_exception_only(type(e), e))
+            raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {shown}\n{lines.replace(str(path), shown)}") from None
+        raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {shown} raised {type(e).__name__}: {e}\n"
+                                 f"{lines.replace(str(path), shown)}") from None
+    return mod
+
+
 class KataContext:
     """What a test gets from the `kata` fixture: the implementation under test, ready to call."""
 
@@ -106,22 +127,7 @@ class KataContext:
             mod = judging.judge().load_module(path, files, display_path(path, self.root))
             self._loaded[("py", name)] = mod
             return mod
-        modname = f"kata_impl_{self.kata.name}_{path.stem}"
-        spec = importlib.util.spec_from_file_location(modname, path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[modname] = mod
-        try:
-            spec.loader.exec_module(mod)
-        except NotImplementedError:
-            raise
-        except Exception as e:  # noqa: BLE001
-            frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
-            lines = "".join(traceback.format_list(frames)) if frames else ""
-            if isinstance(e, SyntaxError):
-                lines = "".join(traceback.format_exception_only(type(e), e))
-                raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {display_path(path, self.root)}\n{lines}") from None
-            raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {display_path(path, self.root)} raised "
-                                     f"{type(e).__name__}: {e}\n{lines}") from None
+        mod = import_learner_file(path, f"kata_impl_{self.kata.name}_{path.stem}", display_path(path, self.root))
         self._loaded[("py", name)] = mod
         return mod
 

@@ -605,30 +605,15 @@ class Worker:
         return {"op": "ok", "value": tree, "changed": changed, "blocks": block_data, "took": took}, out_bufs
 
     def _load_module(self, header, bufs):
-        import importlib.util
         for name, data in zip(header["files"], bufs):
             (self.home / Path(str(name)).name).write_bytes(data)
         path = self.home / Path(str(header["main"])).name
         if str(self.home) not in sys.path:
             sys.path.insert(0, str(self.home))
-        modname = f"kata_impl_{path.stem}"
-        spec = importlib.util.spec_from_file_location(modname, path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[modname] = mod
         display = str(header.get("display", path.name))
         self.shown[str(path)] = display
-        try:
-            spec.loader.exec_module(mod)
-        except NotImplementedError:
-            raise
-        except BaseException as e:  # noqa: BLE001
-            from kata.context import LearnerImportError
-            frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
-            lines = "".join(traceback.format_list(frames)).replace(str(path), display) if frames else ""
-            if isinstance(e, SyntaxError):
-                lines = "".join(traceback.format_exception_only(type(e), e)).replace(str(path), display)
-                raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {display}\n{lines}") from None
-            raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {display} raised {type(e).__name__}: {e}\n{lines}") from None
+        from kata.context import import_learner_file
+        mod = import_learner_file(path, f"kata_impl_{path.stem}", display)
         return {"op": "ok", "value": self._handle(mod)}, []
 
 
