@@ -320,6 +320,11 @@ def _confine(box: Sandbox, libc, notes: list[str]) -> Path:
                      + (f"; hidden: {', '.join(hidden)}" if hidden else ""))
     elif root:
         notes.append(f"network and mounts shared (unshare refused: errno {ctypes.get_errno()})")
+        closed = _closed_to_others(sys.prefix)
+        if box.uid is not None and closed:
+            # Without a mount namespace the other user could not even import Python from behind it.
+            notes.append(f"the grader's own user: {closed} is closed to others and cannot be uncovered here")
+            box.uid = None
     home = Path(os.environ.get("TMPDIR", "/tmp")) / f"kata-learner-{os.getpid()}"
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     limits = [(resource.RLIMIT_FSIZE, box.file_bytes), (resource.RLIMIT_CORE, 0)]
@@ -340,7 +345,7 @@ def _confine(box: Sandbox, libc, notes: list[str]) -> Path:
         os.setgid(box.uid)
         os.setuid(box.uid)
         notes.append(f"user {box.uid}, no groups")
-    else:
+    elif not root:
         notes.append("the grader's own user (not root: no other user to run as)")
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # again: changing user clears it
@@ -386,6 +391,19 @@ def _expose_python(libc) -> list[tuple[str, str]]:
             finally:
                 os.rmdir(spare)
     return shown
+
+
+def _closed_to_others(path: str) -> str | None:
+    """The first folder on the way to `path` that other users may not enter, if any."""
+    parts = Path(os.path.realpath(path)).parts
+    for i in range(2, len(parts) + 1):
+        folder = Path(*parts[:i])
+        try:
+            if folder.is_dir() and not os.stat(folder).st_mode & 0o001:
+                return str(folder)
+        except OSError:
+            return str(folder)
+    return None
 
 
 def _mount_tmpfs(libc, path: str, size: int, mode: str = "1777") -> bool:
