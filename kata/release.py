@@ -126,6 +126,8 @@ fi
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for each submission; the learner's upload is in /autograder/submission.
 # `kata grade` takes only the files each kata names from it and always writes results.json.
+# Fresh inputs at grading (docs/grading.md): uncomment, with a number of your own that learners never see.
+# export KATA_SECRET_SEED=123456789
 cd /autograder/source
 mkdir -p /autograder/results
 exec /autograder/venv/bin/kata grade /autograder/submission --format gradescope \\
