@@ -291,11 +291,11 @@ def send(sock, header: dict, buffers: list) -> None:
     parts = [_LEN.pack(len(head)), _LEN.pack(len(buffers)), head]
     for b in buffers:
         parts += [_LEN.pack(len(b)), b]
-    sock.sendall(b"".join(parts) if sum(len(p) for p in parts) < (1 << 20) else parts[0] + parts[1] + parts[2])
-    if sum(len(p) for p in parts) >= (1 << 20):
-        for b in buffers:
-            sock.sendall(_LEN.pack(len(b)))
-            sock.sendall(b)
+    if sum(len(p) for p in parts) < (1 << 20):
+        sock.sendall(b"".join(parts))  # one system call for a small message
+    else:
+        for p in parts:  # large arrays: no joined copy of them
+            sock.sendall(p)
 
 
 class Reader:

@@ -283,8 +283,8 @@ def test_one_solved_kata_scores_its_points_and_cheats_change_nothing(checkout, t
     gradescope_ok(gs)
     prairielearn_ok(pl)
 
-    assert gs["score"] == 5 and pl["points"] == 5, gs["tests"][0]["output"][-1500:]
-    assert gs["score"] == 5 and pl["points"] == 5 and pl["max_points"] == 10 and pl["score"] == 0.5
+    assert gs["score"] == 5 and pl["points"] == 5 and pl["max_points"] == 10 and pl["score"] == 0.5, \
+        gs["tests"][0]["output"][-1500:]
     names = [t["name"] for t in gs["tests"]]
     assert names == [t["name"] for t in pl["tests"]]
     assert "99_demo/01_double :: test_hidden_more.py::test_negative" in names  # hidden tests are graded ...

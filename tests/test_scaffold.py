@@ -1,4 +1,6 @@
 """`kata new` scaffolds a kata in the contract's shape; `kata check` validates kata.toml's whole schema."""
+import re
+
 from conftest import NAIVE, WRONG, add_python_kata
 from kata import schema
 
@@ -55,7 +57,8 @@ def test_schema_reports_every_problem():
 def test_check_reports_grading_problems_per_kata(checkout):
     add_python_kata(checkout)
     toml = checkout.path / "katas/99_demo/01_double/kata.toml"
-    toml.write_text(toml.read_text().replace("[grading]\n", "").replace("[controls]", "colour = \"red\"\n[grading]\nperf_points = 9\n"
+    demo = re.sub(r"\[grading\]\njudge = .*\njudge_why = .*\n", "", toml.read_text())  # the demo's own table
+    toml.write_text(demo.replace("[controls]", "colour = \"red\"\n[grading]\nperf_points = 9\n"
                                              "weights = {test_value = 2}\n[controls]"))
     r = checkout.kata("check")
     assert r.returncode == 1
