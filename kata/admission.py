@@ -36,6 +36,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from native.build import cache_root  # here, not in _cached: each test's fresh child would import it again
+
 DEFAULT_IMPORTS = frozenset({
     "__future__", "math", "cmath", "functools", "itertools", "collections", "dataclasses", "typing",
     "enum", "abc", "heapq", "bisect", "operator", "fractions", "statistics", "struct", "numbers",
@@ -233,8 +235,6 @@ def _message(findings: list[str]) -> str:
 
 def _cached(root: Path, key: str, compute) -> list[str]:
     """Findings cached by content under the build cache: re-running an unchanged file costs a read."""
-    from native.build import cache_root
-
     path = cache_root(root) / "admission" / f"{key}.json"
     try:
         return json.loads(path.read_text())

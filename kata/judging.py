@@ -50,6 +50,8 @@ def pytest_configure(config):
         raise pytest.UsageError("--kata-judge separate needs the per-test isolation: drop --no-isolation")
     from kata.sandbox import Sandbox
     import importlib
+
+    import kata.remote  # noqa: F401 - imported once here: each test's forked child would import it again
     for name in config.getoption("kata_preload") or ():
         # imported here, before the zygote is forked: it inherits them, and the tests' own imports of the
         # same modules later cost nothing (torch would otherwise be imported twice per kata)
