@@ -14,6 +14,8 @@
     check_bandwidth(kata, ...)       GPU gate: fraction of copy bandwidth and speed against a torch baseline
     OpCensus()                       a TorchDispatchMode recording the aten ops run and the largest tensor made
     TorchMode                        the base for a test's own TorchDispatchMode (no torch._dynamo import)
+    Table(values)                    a function of 0..n-1 as its values, for learner code that calls a test's
+                                     function many times: it crosses to a separate judge's worker as data
 
 Assertions on values live in `kata.testing` (assert_equal, assert_close, Guarded, assert_unchanged).
 """
@@ -26,6 +28,7 @@ import numpy as np
 import pytest
 
 from kata.testing import assert_unchanged
+from kata.wire import Table  # noqa: F401 - re-exported for tests
 
 
 def expect(ok: bool, message: str) -> None:

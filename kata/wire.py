@@ -81,6 +81,8 @@ def _enc(v, refs, bufs, depth):
         return {"__npdt": v.str}
     if isinstance(v, Record):
         return refs(v)
+    if type(v) is Table:
+        return {"__tab": [_enc(x, refs, bufs, depth + 1) for x in v.values]}
     if _is_dataclass_instance(v):  # fields as data, and a handle on the object itself
         fields = [(f.name, getattr(v, f.name)) for f in __import__("dataclasses").fields(v)]
         return {"__rec": type(v).__name__[:80], "f": [[n, _enc(x, refs, bufs, depth + 1)] for n, x in fields],
@@ -120,6 +122,28 @@ def span_bytes(t) -> bytes:
 
 def _is_dataclass_instance(v) -> bool:
     return hasattr(type(v), "__dataclass_fields__") and not isinstance(v, type)
+
+
+class Table:
+    """A function of 0..n-1 given as its n values: Table(v)(i) is v[i]. A test hands one to learner code
+    in place of a lambda when the learner calls it many times: it crosses to the learner's process as
+    data, where a lambda would be a callback costing a round trip per call."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values):
+        self.values = tuple(values)
+
+    def __call__(self, i):
+        if isinstance(i, bool) or not hasattr(i, "__index__") or not 0 <= int(i) < len(self.values):
+            raise IndexError(f"this function is defined for 0..{len(self.values) - 1} only, called with {i!r}")
+        return self.values[int(i)]
+
+    def __len__(self):
+        return len(self.values)
+
+    def __repr__(self):
+        return f"Table({list(self.values[:8])}{'...' if len(self.values) > 8 else ''})"
 
 
 class Record:
@@ -239,6 +263,8 @@ def _dec(t, bufs, resolve, on_array, path, depth):
         return a
     if tag == "__ns":
         return np.frombuffer(bytes(_get(bufs, t["__ns"])), dtype=_np_dtype(t["dt"]))[0]
+    if tag == "__tab":
+        return Table(_dec(x, bufs, resolve, None, path, depth + 1) for x in t["__tab"])
     if tag == "__fr":
         from fractions import Fraction
         return Fraction(int(t["__fr"][0]), int(t["__fr"][1]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import Phase, given, settings, strategies as st
 
-from kata.toolkit import expect
+from kata.toolkit import Table, expect
 
 # Hypothesis explores but does not shrink: shrinking a wrong answer costs minutes on a loaded 2-core machine,
 # and the failure message already names the input.
@@ -98,7 +98,7 @@ LAUNCHES = [  # (what, index, n_threads, elem_bytes, base, sectors)
 @pytest.mark.parametrize("what,index,n,w,base,sectors", LAUNCHES, ids=[x[0] for x in LAUNCHES])
 def test_launch(kata, what, index, n, w, base, sectors):
     c = kata.module()
-    got = c.kernel_sectors(index, n, w, base)
+    got = c.kernel_sectors(Table([index(t) for t in range(n)]), n, w, base)
     expect(got == sectors, f"kernel_sectors for {what} (n_threads={n}, elem_bytes={w}, base={base}): {got!r}, "
            f"expected {sectors}: each warp of 32 threads is one request; add up every warp's distinct sectors "
            "(a sector two warps touch is fetched twice)")
@@ -128,7 +128,7 @@ def test_hypothesis_strided_launch(kata, stride, n, base, w):
     c = kata.module()
     base *= w
     want = sum(len(oracle_sectors([base + stride * t * w for t in range(s, min(s + 32, n))], w)) for s in range(0, n, 32))
-    got = c.kernel_sectors(lambda t: stride * t, n, w, base)
+    got = c.kernel_sectors(Table([stride * t for t in range(n)]), n, w, base)
     expect(got == want, f"kernel_sectors(lambda t: {stride} * t, n_threads={n}, elem_bytes={w}, base={base}): {got!r}, "
            f"expected {want}")
 
