@@ -64,6 +64,12 @@ def toml_problems(k: Kata) -> list[str]:
     return out
 
 
+def _placeholders() -> set[str]:
+    """The lines of `kata new`'s README template that stand for text the author must write."""
+    from kata.scaffold import README
+    return {line.strip() for line in README.splitlines() if re.match(r"(\d+\. )?<", line.strip())}
+
+
 def static_problems(k: Kata) -> list[str]:
     out = toml_problems(k)
     readme = k.dir / "README.md"
@@ -76,6 +82,10 @@ def static_problems(k: Kata) -> list[str]:
                 out.append(f"README.md has no '{sec}' section")
         if len(k.hints()) < 2:
             out.append("README.md needs at least two numbered hints, from a nudge to nearly the answer")
+        left = [line for line in text.splitlines() if line.strip() in _placeholders()]
+        if left:
+            out.append(f"README.md still holds {len(left)} line(s) of `kata new`'s placeholder text, such as "
+                       f"{left[0].strip()!r}: write the kata's own")
     if not list(k.dir.glob("test_*.py")):
         out.append("no test_*.py in the kata folder")
     for f in k.files:

@@ -20,6 +20,9 @@ def test_new_kata_like_another_has_the_contract_shape(checkout):
     assert 'title = "Triple"' in toml and 'files = ["triple.py"]' in toml
     assert (s / "triple.py").is_file() and (s / "controls/naive/triple.py").is_file()
     assert "+++ b/triple.py" in (s / "controls/wrong_last.patch").read_text()
+    r = checkout.kata("check", "99_demo/02_triple")  # the README is still the template: not landable
+    assert r.returncode != 0 and "placeholder text" in r.stdout, r.stdout + r.stderr
+    (k / "README.md").write_text(re.sub(r"(?m)^(\d+\. )?<.*\n(?:[^#\d\n].*\n)*", r"\1Written.\n", readme))
     r = checkout.kata("check", "99_demo/02_triple")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "ok   99_demo/02_triple" in r.stdout
