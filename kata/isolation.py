@@ -113,7 +113,15 @@ def run_isolated(item, nextitem, timeout: float, language: str | None = None) ->
                 if not data:
                     break  # child closed the pipe: it is done or dead
                 chunks.append(data)
-        if time.monotonic() >= deadline:
+            else:
+                done, st = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    # The child is gone but the pipe is still open: a process it started (a daemon the
+                    # test left waiting, say) holds a copy. All the child wrote is in the pipe already.
+                    status = st
+                    chunks += _drain(rfd)
+                    break
+        if status is None and time.monotonic() >= deadline:
             _kill(pid)
             os.waitpid(pid, 0)
             return [_failure(item, "call",
@@ -121,7 +129,9 @@ def run_isolated(item, nextitem, timeout: float, language: str | None = None) ->
                              "An endless loop (a loop condition that never changes, a spin-wait with nobody "
                              "to release it) or far too slow code. The limit is the kata's `timeout`.",
                              timeout)]
-        _, status = os.waitpid(pid, 0)
+        if status is None:
+            _, status = os.waitpid(pid, 0)
+        _kill_group(pid)  # whatever the test started and left behind goes with it
     except KeyboardInterrupt:
         _kill(pid)
         os.waitpid(pid, 0)
@@ -150,6 +160,24 @@ def run_isolated(item, nextitem, timeout: float, language: str | None = None) ->
         if isinstance(d.get("longrepr"), list):  # a skip's (path, line, reason): JSON made it a list
             d["longrepr"] = tuple(d["longrepr"])
     return [hook.pytest_report_from_serializable(config=item.config, data=d) for d in payload]
+
+
+def _drain(fd: int) -> list[bytes]:
+    os.set_blocking(fd, False)
+    out = []
+    try:
+        while data := os.read(fd, 1 << 20):
+            out.append(data)
+    except BlockingIOError:
+        pass
+    return out
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _kill(pid: int) -> None:

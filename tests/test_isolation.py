@@ -1,4 +1,7 @@
 """A crash, a hang or a compile error in learner code fails one test with a clear word; the run goes on."""
+import time
+from pathlib import Path
+
 import pytest
 
 C_KATA_TOML = """
@@ -126,6 +129,45 @@ def test_python_abort_and_exit(checkout):
     assert "SIGSEGV" in r.stdout
     assert "exited (status 0) before reporting" in r.stdout
     assert "2 failed, 1 passed" in r.stdout
+
+
+def test_a_process_left_holding_the_report_pipe_does_not_hang_the_test(checkout):
+    # A test that starts a helper process and fails before releasing it: the helper, forked from the
+    # test's child, holds the report pipe open. The verdict must come when the child ends, not at the
+    # time limit, and the helper must not outlive the test.
+    checkout.write("katas/97_py/02_left/kata.toml", """
+        title = "left"
+        difficulty = 1
+        language = "python"
+        files = ["left.py"]
+        points = 1
+        timeout = 60
+        """)
+    checkout.write("katas/97_py/02_left/left.py", "def value():\n    return 1\n")
+    checkout.write("katas/97_py/02_left/test_left.py", """
+        import os, time
+        def test_helper_left_waiting(kata, tmp_path):
+            pid = os.fork()
+            if pid == 0:
+                time.sleep(120)
+                os._exit(0)
+            (tmp_path.parent.parent / "helper.pid").write_text(str(pid))
+            assert kata.module().value() == 2, "the value is wrong"
+        def test_next(kata):
+            assert kata.module().value() == 1
+        """)
+    t0 = time.monotonic()
+    r = checkout.pytest("katas", "--basetemp", str(checkout.path / "bt"))
+    assert time.monotonic() - t0 < 40, "the test waited for the helper instead of its own process"
+    assert "the value is wrong" in r.stdout and "TIME-OUT" not in r.stdout
+    assert "1 failed, 1 passed" in r.stdout, r.stdout
+    stat = Path(f"/proc/{int((checkout.path / 'helper.pid').read_text())}/stat")
+    for _ in range(50):  # killed: gone, or a zombie until whoever adopted it waits for it
+        if not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the helper process outlived its test")
 
 
 def test_python_syntax_error_names_the_line(checkout):
