@@ -3,8 +3,8 @@
 CPU tier: banks of addresses; hand-worked warps (consecutive, strided, broadcast, 8- and 16-byte
 accesses in their half- and quarter-warp phases, masked threads); column reads of tiles of every width
 and their padding; hypothesis against an oracle that serves the warp bank by bank, one word per bank a
-pass, until every thread has its data. GPU tier: a kernel times strided shared-memory reads with
-clock64(); the cycles must follow your wavefront counts.
+pass, until every thread has its data. There is no GPU tier yet: a kernel timing strided
+shared-memory reads with clock64() against these wavefront counts is still to be written.
 """
 from __future__ import annotations
 
