@@ -64,10 +64,12 @@ def toml_problems(k: Kata) -> list[str]:
     return out
 
 
-def _placeholders() -> set[str]:
-    """The lines of `kata new`'s README template that stand for text the author must write."""
+def _placeholders() -> list[re.Pattern]:
+    """The lines of `kata new`'s README template that stand for text the author must write (the kata's
+    file names, which `kata new` filled in, match anything)."""
     from kata.scaffold import README
-    return {line.strip() for line in README.splitlines() if re.match(r"(\d+\. )?<", line.strip())}
+    return [re.compile(".*".join(re.escape(part) for part in line.strip().split("{files}")) + "$")
+            for line in README.splitlines() if re.match(r"(\d+\. )?<", line.strip())]
 
 
 def static_problems(k: Kata) -> list[str]:
@@ -82,7 +84,8 @@ def static_problems(k: Kata) -> list[str]:
                 out.append(f"README.md has no '{sec}' section")
         if len(k.hints()) < 2:
             out.append("README.md needs at least two numbered hints, from a nudge to nearly the answer")
-        left = [line for line in text.splitlines() if line.strip() in _placeholders()]
+        marks = _placeholders()
+        left = [line for line in text.splitlines() if any(m.match(line.strip()) for m in marks)]
         if left:
             out.append(f"README.md still holds {len(left)} line(s) of `kata new`'s placeholder text, such as "
                        f"{left[0].strip()!r}: write the kata's own")

@@ -174,6 +174,7 @@ def _drain(fd: int) -> list[bytes]:
 
 
 def _kill_group(pid: int) -> None:
+    """Every process still in the child's group (the child made it, with its own pid as the id)."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -181,11 +182,12 @@ def _kill_group(pid: int) -> None:
 
 
 def _kill(pid: int) -> None:
-    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-        try:
-            target()
-        except (ProcessLookupError, PermissionError):
-            pass
+    """The child (not yet waited for) and its process group."""
+    _kill_group(pid)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def pytest_collection_finish(session):

@@ -34,6 +34,15 @@ def c_kata(co, source: str, timeout: float = 20):
     co.write("solutions/98_demo/01_c/demo.c", "int answer(void) { return 42; }\n")
 
 
+def py_kata(co, rel: str, source: str, test: str, extra_toml: str = "") -> None:
+    """A one-file Python kata at katas/97_py/REL ("01_crash"): crash.py holds `source`, test_it.py `test`."""
+    name = rel.split("_", 1)[1]
+    co.write(f"katas/97_py/{rel}/kata.toml",
+             f'title = "{name}"\ndifficulty = 1\nlanguage = "python"\nfiles = ["{name}.py"]\npoints = 1\n' + extra_toml)
+    co.write(f"katas/97_py/{rel}/{name}.py", source)
+    co.write(f"katas/97_py/{rel}/test_it.py", test)
+
+
 def test_segfault_at_load_time(checkout):
     c_kata(checkout, """
         int *volatile nowhere = 0;
@@ -99,16 +108,7 @@ def test_stub_says_not_implemented(checkout):
 
 
 def test_python_abort_and_exit(checkout):
-    checkout.write("katas/97_py/01_crash/kata.toml", """
-        title = "crash"
-        difficulty = 1
-        language = "python"
-        files = ["crash.py"]
-        points = 1
-        [admission]
-        imports = ["ctypes", "os"]
-        """)
-    checkout.write("katas/97_py/01_crash/crash.py", """
+    py_kata(checkout, "01_crash", """
         import ctypes, os
         def segv():
             ctypes.string_at(0)
@@ -116,15 +116,14 @@ def test_python_abort_and_exit(checkout):
             os._exit(0)
         def syntax_ok():
             return 1
-        """)
-    checkout.write("katas/97_py/01_crash/test_crash.py", """
+        """, """
         def test_segv(kata):
             kata.module().segv()
         def test_exit(kata):
             kata.module().leave()
         def test_fine(kata):
             assert kata.module().syntax_ok() == 1
-        """)
+        """, "[admission]\nimports = [\"ctypes\", \"os\"]\n")
     r = checkout.pytest("katas")
     assert "SIGSEGV" in r.stdout
     assert "exited (status 0) before reporting" in r.stdout
@@ -135,16 +134,7 @@ def test_a_process_left_holding_the_report_pipe_does_not_hang_the_test(checkout)
     # A test that starts a helper process and fails before releasing it: the helper, forked from the
     # test's child, holds the report pipe open. The verdict must come when the child ends, not at the
     # time limit, and the helper must not outlive the test.
-    checkout.write("katas/97_py/02_left/kata.toml", """
-        title = "left"
-        difficulty = 1
-        language = "python"
-        files = ["left.py"]
-        points = 1
-        timeout = 60
-        """)
-    checkout.write("katas/97_py/02_left/left.py", "def value():\n    return 1\n")
-    checkout.write("katas/97_py/02_left/test_left.py", """
+    py_kata(checkout, "02_left", "def value():\n    return 1\n", """
         import os, time
         def test_helper_left_waiting(kata, tmp_path):
             pid = os.fork()
@@ -155,7 +145,7 @@ def test_a_process_left_holding_the_report_pipe_does_not_hang_the_test(checkout)
             assert kata.module().value() == 2, "the value is wrong"
         def test_next(kata):
             assert kata.module().value() == 1
-        """)
+        """, "timeout = 60\n")
     t0 = time.monotonic()
     r = checkout.pytest("katas", "--basetemp", str(checkout.path / "bt"))
     assert time.monotonic() - t0 < 40, "the test waited for the helper instead of its own process"
@@ -171,15 +161,7 @@ def test_a_process_left_holding_the_report_pipe_does_not_hang_the_test(checkout)
 
 
 def test_python_syntax_error_names_the_line(checkout):
-    checkout.write("katas/97_py/01_bad/kata.toml", """
-        title = "bad"
-        difficulty = 1
-        language = "python"
-        files = ["bad.py"]
-        points = 1
-        """)
-    checkout.write("katas/97_py/01_bad/bad.py", "def f(:\n    pass\n")
-    checkout.write("katas/97_py/01_bad/test_bad.py", "def test_f(kata):\n    kata.module().f()\n")
+    py_kata(checkout, "01_bad", "def f(:\n    pass\n", "def test_f(kata):\n    kata.module().f()\n")
     r = checkout.pytest("katas")
     assert "YOUR FILE DOES NOT IMPORT: katas/97_py/01_bad/bad.py" in r.stdout
     assert "line 1" in r.stdout and "SyntaxError" in r.stdout
