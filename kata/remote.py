@@ -118,9 +118,19 @@ def _merge(kind: str, obj, data: dict) -> None:
     elif kind == "forbid_torch_compute":
         import kata.tritonkit as tk
         tk._launch_count += int(data.get("launches", 0))
+    elif kind == "op_census":
+        obj.ops.extend(str(s) for s in (data.get("ops") or [])[:100_000])
+        if int(data.get("largest", 0)) > obj.largest:
+            obj.largest, obj.largest_op = int(data["largest"]), str(data.get("largest_op", ""))
+        for key, n in (data.get("made") or {}).items():
+            obj.made[str(key)] = obj.made.get(str(key), 0) + int(n)
+        obj.read += int(data.get("read", 0))
 
 
-def _worker_block(kind: str, kwargs: dict):
+def _worker_block(kind: str, kwargs: dict, ak: dict):
+    if kind == "op_census":
+        from kata.toolkit import OpCensus
+        return OpCensus(watch=[_walk(ak, p) for p in kwargs.get("watch") or ()])
     import kata.tritonkit as tk
     if kind == "count_bytes":
         return tk.count_bytes()
@@ -137,7 +147,29 @@ def _block_data(kind: str, obj) -> dict:
                {"torch_ops": list(obj.torch_ops)[:100]}
     if kind == "forbid_torch_compute":
         return {"launches": obj.launches}
+    if kind == "op_census":
+        return {"ops": list(obj.ops)[:100_000], "largest": obj.largest, "largest_op": obj.largest_op or "",
+                "made": dict(obj.made), "read": obj.read}
     return {}
+
+
+def _block_kwargs(kind: str, kw: dict, ak: dict) -> dict:
+    """A measuring block's settings as data for the worker: a census's watched tensors become the
+    paths, among this call's arguments, of the arguments that are those tensors."""
+    out = {k: v for k, v in kw.items() if type(v) in (int, float, str, bool)}
+    if kind == "op_census" and kw.get("watch"):
+        out["watch"] = [p for w in kw["watch"] for p in _paths_of(ak, w)]
+    return out
+
+
+def _paths_of(node, target, path=()):
+    if node is target:
+        return [list(path)]
+    if isinstance(node, dict):
+        return [p for key, v in node.items() for p in _paths_of(v, target, (*path, key))]
+    if isinstance(node, (list, tuple)):
+        return [p for i, v in enumerate(node) for p in _paths_of(v, target, (*path, i))]
+    return []
 
 
 # Timed runs open in the judge (kata.timing): a call through a proxy inside one counts the time the
@@ -344,7 +376,7 @@ class Judge:
         with _quiet():
             tree, bufs = wire.encode({"a": tuple(args), "k": dict(kwargs)}, self._refs)
         header = {"op": op, "h": h, "args": tree,
-                  "blocks": [[kind, {k: v for k, v in kw.items() if type(v) in (int, float, str, bool)}]
+                  "blocks": [[kind, _block_kwargs(kind, kw, {"a": tuple(args), "k": dict(kwargs)})]
                              for kind, kw, _ in mirrors]}
         if clocks:
             header["clocks"] = clocks
@@ -435,7 +467,7 @@ def _not_watching_here() -> None:
     elif "torch" in sys.modules:
         try:
             from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
-            own = ("ForbidTorchCompute", "GuardAllocations", "CountTorchCopies")
+            own = ("ForbidTorchCompute", "GuardAllocations", "CountTorchCopies", "OpCensus")
             modes = [type(m).__name__ for m in _get_current_dispatch_mode_stack() if type(m).__name__ not in own]
             if modes:
                 why = f"a TorchDispatchMode ({modes[0]})"
@@ -476,11 +508,12 @@ def _copy_into(target, new) -> None:
 
 # What the worker's measuring relies on: the harness modules it uses, the Triton and torch entry points
 # they wrap, the clocks. Taken before the learner's code loads; compared after every call.
-_INSTRUMENTED_MODULES = ("kata.tritonkit", "kata.remote", "kata.wire", "kata.timing", "native.ffi", "time")
+_INSTRUMENTED_MODULES = ("kata.tritonkit", "kata.remote", "kata.wire", "kata.timing", "kata.toolkit", "native.ffi", "time")
 _INSTRUMENTED_CLASSES = (("triton.runtime.interpreter", "InterpreterBuilder"), ("triton.runtime.interpreter", "GridExecutor"),
                          ("triton.runtime.interpreter", "InterpretedFunction"), ("triton.runtime.jit", "JITFunction"),
                          ("triton.runtime.autotuner", "Autotuner"), ("torch.utils._python_dispatch", "TorchDispatchMode"),
-                         ("kata.remote", "Worker"), ("kata.remote", "Peer"), ("native.ffi", "NativeLibrary"))
+                         ("kata.remote", "Worker"), ("kata.remote", "Peer"), ("native.ffi", "NativeLibrary"),
+                         ("kata.toolkit", "OpCensus"))
 
 
 class Tampered(Exception):
@@ -586,7 +619,7 @@ class Worker:
         blocks, measured = header.get("blocks") or [], []
         with contextlib.ExitStack() as stack:
             for kind, kw in blocks:
-                cm = _worker_block(kind, kw)
+                cm = _worker_block(kind, kw, args)
                 measured.append((kind, stack.enter_context(cm)))
             clocks = [c for c in header.get("clocks") or () if c in _CLOCKS]
             started = {c: _CLOCKS[c]() for c in clocks}

@@ -290,12 +290,14 @@ def _preload(extra: tuple[str, ...]) -> None:
 
     import numpy  # noqa: F401
 
-    for name in ("kata.remote", "kata.wire", "kata.context", "kata.signals", *extra):
+    for name in ("kata.remote", "kata.wire", "kata.context", "kata.signals", "kata.toolkit", *extra):
         try:
             importlib.import_module(name)
         except ImportError:
             if name in extra:
                 raise
+    if "torch" in sys.modules:  # the census a test may mirror into the worker (kata.toolkit.OpCensus)
+        importlib.import_module("kata.toolkit")._define_modes()
 
 
 def _confine(box: Sandbox, libc, notes: list[str]) -> Path:

@@ -12,7 +12,8 @@
                                      loaded or stored too much, torch copies beside the kernel, too little
     check_low_precision(...)         bf16/fp16 error against a float64 oracle at most ~2x torch's own error
     check_bandwidth(kata, ...)       GPU gate: fraction of copy bandwidth and speed against a torch baseline
-    OpCensus()                       a TorchDispatchMode recording the aten ops run and the largest tensor made
+    OpCensus(watch=())               a TorchDispatchMode recording the aten ops run, the largest tensor made,
+                                     the dtypes made and the elements read from watched tensors
     TorchMode                        the base for a test's own TorchDispatchMode (no torch._dynamo import)
     Table(values)                    a function of 0..n-1 as its values, for learner code that calls a test's
                                      function many times: it crosses to a separate judge's worker as data
@@ -283,21 +284,61 @@ def _define_modes() -> None:
             return False
 
     class OpCensus(TorchMode):
-        """Records each aten op that runs underneath (`ops`, by name: "mm", "softmax") and the largest
-        tensor an op creates (`largest` elements, `largest_op` says which; views allocate nothing)."""
+        """Records each aten op that runs underneath (`ops`, by name: "mm", "softmax"), the largest
+        tensor an op creates (`largest` elements, `largest_op` says which; views allocate nothing), and
+        the dtypes of the tensors ops return (`made`: {"aten.view -> torch.float16": count}, views included:
+        reinterpreting bits as another dtype is a view).
 
-        def __init__(self):
+        `OpCensus(watch=[pool, ...])` also counts in `read` the elements taken from those tensors (by
+        storage): a gather (index, index_select, gather, embedding, take) counts the elements it
+        returns, any other op (views, clone and detach aside) the whole watched tensors it was given.
+
+        Under a separate judge the census is mirrored: the learner's calls made inside it are watched
+        in the worker, and what it saw there is added here (kata.remote)."""
+
+        GATHERS = frozenset({"index", "index_select", "gather", "embedding", "take", "_unsafe_index"})
+
+        def __init__(self, watch=()):
             super().__init__()
-            self.ops, self.largest, self.largest_op = [], 0, None
+            self.ops, self.largest, self.largest_op, self.made, self.read = [], 0, None, {}, 0
+            self.watch = list(watch)
+            self._ptrs = {t.untyped_storage().data_ptr() for t in self.watch}
+            self._mirror = None
+
+        def __enter__(self):
+            from kata.remote import mirrored
+            self._mirror = mirrored("op_census", self, watch=self.watch)
+            self._mirror.__enter__()
+            return super().__enter__()
+
+        def __exit__(self, *exc):
+            try:
+                return super().__exit__(*exc)
+            finally:
+                self._mirror.__exit__(None, None, None)
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
+            tk = sys.modules.get("kata.tritonkit")
+            if tk is not None and tk._in_kit:
+                return out  # the harness moving data (a separate judge decoding), not the code under test
             name = func.overloadpacket.__name__
             self.ops.append(name)
-            if not func.is_view:
-                for t in (out if isinstance(out, (tuple, list)) else (out,)):
-                    if isinstance(t, torch.Tensor) and t.numel() > self.largest:
+            for t in (out if isinstance(out, (tuple, list)) else (out,)):
+                if isinstance(t, torch.Tensor):
+                    key = f"aten.{name} -> {t.dtype}"
+                    self.made[key] = self.made.get(key, 0) + 1
+                    if not func.is_view and t.numel() > self.largest:
                         self.largest, self.largest_op = t.numel(), f"aten.{name} -> {tuple(t.shape)}"
+            if self._ptrs and not func.is_view and name not in ("clone", "detach"):
+                flat = [a for a in args if isinstance(a, torch.Tensor)]
+                flat += [t for a in args if isinstance(a, (list, tuple)) for t in a if isinstance(t, torch.Tensor)]
+                hits = [a for a in flat if a.untyped_storage().data_ptr() in self._ptrs]
+                if hits:
+                    if name in self.GATHERS:
+                        self.read += out.numel() if isinstance(out, torch.Tensor) else 0
+                    else:
+                        self.read += sum(a.numel() for a in hits)
             return out
 
     globals().update(TorchMode=TorchMode, OpCensus=OpCensus)

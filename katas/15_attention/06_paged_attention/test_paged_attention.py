@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from kata.testing import assert_close
-from kata.toolkit import TorchMode
+from kata.toolkit import OpCensus
 
 T64 = dict(atol=1e-12, rtol=1e-10)
 
@@ -148,35 +148,12 @@ def test_decode_loop(kata):
 # elements of the pool view it reads. Budget: the blocks each sequence uses, ceil(len / bs) * bs slots,
 # for K and V. Gathering whole table rows reads max_blocks * bs slots for every sequence.
 
-GATHERS = {"index", "index_select", "gather", "embedding", "take", "_unsafe_index"}
-
-
-class PoolReads(TorchMode):
-    def __init__(self, pools):
-        super().__init__()
-        self.ptrs = {p.untyped_storage().data_ptr() for p in pools}
-        self.read = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        if not func.is_view and func.overloadpacket.__name__ not in {"clone", "detach"}:
-            flat = [a for a in args if isinstance(a, torch.Tensor)]
-            flat += [t for a in args if isinstance(a, (list, tuple)) for t in a if isinstance(t, torch.Tensor)]
-            hits = [a for a in flat if a.untyped_storage().data_ptr() in self.ptrs]
-            if hits:
-                if func.overloadpacket.__name__ in GATHERS:
-                    self.read += out.numel() if isinstance(out, torch.Tensor) else 0
-                else:
-                    self.read += sum(a.numel() for a in hits)
-        return out
-
-
 @pytest.mark.perf
 def test_reads_only_used_blocks(kata):
     mod = kata.module()
     lens, bs, H, d = [5, 70, 3, 33], 8, 2, 16
     q, kp, vp, table, seq_lens, ks, vs = build(lens, bs, H, d, 4, extra_blocks=20, dtype=torch.float32)
-    with PoolReads([kp, vp]) as pr:
+    with OpCensus(watch=[kp, vp]) as pr:
         mod.paged_attention(q, kp, vp, table, seq_lens)
     budget = 2 * sum(-(-n // bs) * bs for n in lens) * H * d
     kata.record(kv_elements_read=pr.read, budget_elements=budget)

@@ -5,26 +5,13 @@ against torch's cast of a clamped input. NaN is compared as NaN-ness (payloads m
 import pytest
 import torch
 
-from kata.toolkit import TorchMode
+from kata.toolkit import OpCensus
 
 DTYPE = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp8_e4m3": torch.float8_e4m3fn, "fp8_e5m2": torch.float8_e5m2}
 BITS = {"fp16": 16, "bf16": 16, "fp8_e4m3": 8, "fp8_e5m2": 8}
 MAX = {"fp16": 65504.0, "bf16": 3.3895313892515355e38, "fp8_e4m3": 448.0, "fp8_e5m2": 57344.0}
 FMTS = list(DTYPE)
 LOW = set(DTYPE.values())
-
-
-class NoLowPrecision(TorchMode):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in (out if isinstance(out, (tuple, list)) else (out,)):
-            if isinstance(t, torch.Tensor) and t.dtype in LOW:
-                self.seen.append(f"aten.{func.overloadpacket.__name__} -> {t.dtype}")
-        return out
 
 
 def torch_bits(x, fmt):
@@ -188,8 +175,9 @@ def _test_saturate(kata, fmt):
 def test_no_low_precision_tensors(kata):
     mod = kata.module()
     x = torch.randn(64, generator=torch.Generator().manual_seed(6))
-    with NoLowPrecision() as m:
+    with OpCensus() as m:
         for fmt in FMTS:
             mod.decode(mod.encode(x, fmt), fmt)
-    assert not m.seen, (f"your code created low-precision tensors ({', '.join(sorted(set(m.seen))[:4])}): that is torch "
+    seen = sorted(made for made in m.made if any(made.endswith(f"-> {dt}") for dt in LOW))
+    assert not seen, (f"your code created low-precision tensors ({', '.join(seen[:4])}): that is torch "
                         "doing the rounding for you. Work on the float32 bits with integer arithmetic.")
