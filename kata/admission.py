@@ -19,6 +19,8 @@ Native (C, C++, assembly, CUDA host code; read from the compiled object with `nm
   - a raw `syscall` / `int $0x80` instruction (assembly written to bypass the C library);
   - load-time constructors in C and assembly (code that runs before any test: `.init_array`).
     (`symbols = ["constructor"]` or `["syscall"]` in kata.toml allows these two.)
+  - (before compiling, from the preprocessor's dependency list) `#include` of anything but system
+    headers and the kata's own sources and headers, and `.incbin`/`.include` in assembly.
 
 This is a deny-by-default filter for the common tricks, not a proof of safety: docs/grading.md says what
 it defends and what it does not.
@@ -204,6 +206,47 @@ def scan_object(obj: Path, shown: str, language: str, policy: Policy = Policy())
     return findings
 
 
+SOURCE_SUFFIXES = frozenset({".h", ".hh", ".hpp", ".hxx", ".cuh", ".inc", ".c", ".cc", ".cpp", ".cxx", ".cu", ".s", ".S"})
+SYSTEM_PREFIXES = ("/usr/", "/opt/", "/lib/", "/lib64/")
+
+
+def scan_includes(src: Path, shown: str, cmd: list[str], root: Path, include_dirs) -> list[str]:
+    """Findings about what a learner's source pulls in at compile time: `#include` of anything but the
+    system's headers and the kata's own C sources and headers (a hidden test, a reference solution or
+    any other file of the grader's would be compiled in, or shown line by line in a compiler error),
+    and `.incbin` / assembler `.include`, which embed any file."""
+    findings = []
+    text = src.read_bytes().decode(errors="replace")
+    for n, line in enumerate(text.splitlines(), 1):
+        if re.search(r"\.incbin\b", line, re.I) or (src.suffix in (".s", ".S") and re.search(r"^\s*\.include\b", line)):
+            findings.append(f"{shown}:{n}: embeds a file at assembly time (.incbin / .include): a kata's code reads "
+                            "no files while it is built")
+    if src.suffix == ".s" or findings:
+        return findings
+    dep_cmd = [c for c in cmd if c != "-c"] + ["-M"] + (["-MG"] if cmd[0] != "nvcc" else []) + [str(src)]
+    try:
+        out = subprocess.run(dep_cmd, capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return findings
+    deps = out.replace("\\\n", " ").split(":", 1)[-1].split()
+    allowed_dirs = [Path(os.path.realpath(d)) for d in include_dirs]
+    own = Path(os.path.realpath(src))
+    root_real = Path(os.path.realpath(root))
+    for dep in deps:
+        if dep == "\\" or not os.path.isabs(dep) and not os.path.exists(dep):
+            continue  # a header that does not exist (-MG): the build will say so
+        real = Path(os.path.realpath(dep))
+        if real == own:
+            continue
+        if str(real).startswith(SYSTEM_PREFIXES) and not real.is_relative_to(root_real):
+            continue
+        if real.suffix in SOURCE_SUFFIXES and any(real.is_relative_to(d) for d in allowed_dirs):
+            continue
+        findings.append(f"{shown}: includes {dep}, which is not a system header or one of the kata's own "
+                        "sources and headers")
+    return findings
+
+
 def _why(sym: str) -> str:
     if sym.startswith(("dl", "_dl")):
         return "the dynamic loader reaches the grader's own code"
@@ -289,13 +332,16 @@ def admit_native(sources: list[Path], language: str, policy: Policy, root: Path,
             continue
 
         def compute(src=src, shown=shown, cmd=cmd):
+            found = scan_includes(src, shown, cmd, root, [INCLUDE_DIR, *include_dirs])
+            if found:
+                return found  # before compiling: a compiler error would show the included file's lines
             with tempfile.TemporaryDirectory() as tmp:
                 obj = Path(tmp) / "learner.o"
                 done = subprocess.run([*cmd, str(src), "-o", str(obj)], capture_output=True, text=True)
                 if done.returncode != 0:
                     return []
                 return scan_object(obj, shown, language, policy)
-        findings += _cached(root, _key("native", 1, src.read_bytes(), shown, language, " ".join(cmd),
-                                       sorted(policy.symbols)), compute)
+        findings += _cached(root, _key("native", 2, src.read_bytes(), shown, language, " ".join(cmd),
+                                       sorted(policy.symbols), *map(str, include_dirs)), compute)
     if findings:
         raise Rejected(_message(findings))

@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from kata.admission import Policy, Rejected, check_objects, check_python_file, scan_object, scan_python
+from kata.admission import (Policy, Rejected, admit_native, check_objects, check_python_file, scan_includes, scan_object,
+                            scan_python)
 
 HONEST = """
 import math
@@ -119,6 +120,35 @@ def test_native_attack_refused(tmp_path, name):
 def test_symbol_policy(tmp_path):
     o = _obj(tmp_path, "#include <sys/mman.h>\nint f(void *p) { return mprotect(p, 4096, 1); }")
     assert scan_object(o, "x.c", "c", Policy(symbols=frozenset({"mprotect"}))) == []
+
+
+@needs_gcc
+def test_includes_only_system_headers_and_the_katas_own(tmp_path):
+    """A hidden test or a reference compiled in (or shown line by line in a compiler error) is refused
+    before anything is compiled; the kata's own headers and the system's pass."""
+    kata = tmp_path / "tree" / "katas" / "m" / "k"
+    (kata / "support").mkdir(parents=True)
+    (kata / "support" / "k.h").write_text("int g(void);\n")
+    (kata / "test_hidden_k.py").write_text("SECRET = 1\n")
+    outside = tmp_path / "instructor" / "solutions" / "k.c"
+    outside.parent.mkdir(parents=True)
+    outside.write_text("int f(void) { return 1; }\n")
+    cmd = ["gcc", "-c", f"-I{kata}", f"-I{kata / 'support'}"]
+    dirs = [kata, kata / "support"]
+
+    def findings(src):
+        c = kata / "learner.c"
+        c.write_text(src)
+        return scan_includes(c, "learner.c", cmd, tmp_path / "tree", dirs)
+
+    assert findings('#include <string.h>\n#include "k.h"\nint f(void) { return g(); }\n') == []
+    hidden = findings('const char *s =\n#include "test_hidden_k.py"\n;\n')
+    assert len(hidden) == 1 and "test_hidden_k.py" in hidden[0] and "not a system header" in hidden[0]
+    assert "solutions/k.c" in findings(f'#include "{outside}"\n')[0]
+    assert "learner.c:1: embeds a file" in findings('__asm__(".incbin \\"/etc/passwd\\"");\n')[0]
+    with pytest.raises(Rejected, match="test_hidden_k.py"):
+        (kata / "learner.c").write_text('#include "test_hidden_k.py"\n')
+        admit_native([kata / "learner.c"], "c", Policy(), tmp_path / "tree", dirs)
 
 
 def test_pytest_shows_the_rejection_and_the_run_goes_on(checkout):
