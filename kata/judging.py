@@ -25,6 +25,7 @@ from kata.session import kata_of
 SECRET: int | None = None
 _SANDBOX = None     # the zygote, in the pytest process (and inherited by each test's child)
 _JUDGE = None       # this test process's connection to its worker
+_RUNNER = None      # and to the worker that runs programs built with the learner's code (native.launch)
 _SEPARATE = False
 
 
@@ -82,7 +83,7 @@ def pytest_unconfigure(config):
 
 
 def pytest_runtest_logfinish(nodeid, location):
-    if _SANDBOX is not None and _JUDGE is None:  # the pytest process: kill what the test's worker left
+    if _SANDBOX is not None and _JUDGE is None and _RUNNER is None:  # the pytest process: kill what the test's workers left
         _SANDBOX.reap()
 
 
@@ -106,6 +107,23 @@ def judge():
         sock, pid = _SANDBOX.spawn()
         _JUDGE = Judge(sock, pid)
     return _JUDGE
+
+
+def sandboxed() -> bool:
+    """Is there a sandbox to run the learner's programs in (the judge is separate)?"""
+    return _SANDBOX is not None
+
+
+def program_runner():
+    """This test process's worker for programs built with the learner's code: one of its own, without
+    the address-space limit of the workers that load learner code (AddressSanitizer needs none; each
+    program it runs gets one unless asked otherwise)."""
+    global _RUNNER
+    if _RUNNER is None:
+        from kata.remote import Judge
+        sock, pid = _SANDBOX.spawn(program=True)
+        _RUNNER = Judge(sock, pid)
+    return _RUNNER
 
 
 # ------------------------------------------------------------------------------------ secret seeds

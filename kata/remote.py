@@ -115,6 +115,7 @@ def _merge(kind: str, obj, data: dict) -> None:
         for k in ("loaded", "stored", "atomic", "launches", "programs", "torch_bytes"):
             setattr(obj, k, getattr(obj, k) + int(data.get(k, 0)))
         obj.torch_ops.extend(str(s) for s in data.get("torch_ops", [])[:100])
+        obj.widest_load = max(obj.widest_load, int(data.get("widest_load", 0)))
     elif kind == "forbid_torch_compute":
         import kata.tritonkit as tk
         tk._launch_count += int(data.get("launches", 0))
@@ -143,7 +144,8 @@ def _worker_block(kind: str, kwargs: dict, ak: dict):
 
 def _block_data(kind: str, obj) -> dict:
     if kind == "count_bytes":
-        return {k: getattr(obj, k) for k in ("loaded", "stored", "atomic", "launches", "programs", "torch_bytes")} | \
+        return {k: getattr(obj, k) for k in ("loaded", "stored", "atomic", "launches", "programs", "torch_bytes",
+                                             "widest_load")} | \
                {"torch_ops": list(obj.torch_ops)[:100]}
     if kind == "forbid_torch_compute":
         return {"launches": obj.launches}
@@ -259,6 +261,16 @@ class _ArgRef:
         self.path = path
 
 
+class _ArgView:
+    """A tensor the learner's code returned that is a view of one of the call's tensor arguments: the
+    judge rebuilds it as the same view of its own argument (same storage, as the test expects)."""
+
+    def __init__(self, path, view, arg):
+        self.path = path
+        self.size, self.stride = list(view.shape), list(view.stride())
+        self.offset = int(view.storage_offset()) - int(arg.storage_offset())
+
+
 class RemoteObject:
     """The judge's handle on an object that lives in the learner's process."""
 
@@ -355,6 +367,13 @@ class Judge:
             return RemoteObject(self, int(ref["__h"]), str(ref.get("label", "object"))[:200])
         if "__arg" in ref and args_kwargs is not None:
             return _walk(args_kwargs, ref["__arg"])
+        if "__argview" in ref and args_kwargs is not None:
+            base = _walk(args_kwargs, ref["__argview"])
+            size, stride = [int(n) for n in ref["size"]], [int(n) for n in ref["stride"]]
+            offset = base.storage_offset() + int(ref["off"])
+            if len(size) != len(stride) or offset < 0:
+                raise wire.WireError("a view with an impossible layout")
+            return base.as_strided(size, stride, offset)  # torch refuses a view past the storage's end
         raise wire.WireError("a reference the judge did not hand out")
 
     def invoke(self, h: int, op: str, args: tuple, kwargs: dict):
@@ -445,6 +464,25 @@ class Judge:
         if reply["op"] == "err":
             raise _rebuild_exception(reply)
         return wire.decode(reply["value"], rbufs, lambda r: self._resolve_reply(r))
+
+    # a program built with the learner's code (native.launch), run by a worker of its own
+    def run_program(self, argv: list[str], *, timeout: float, env: dict, fetch: str | None, memory_limit: bool):
+        import subprocess
+
+        from native import launch
+        ship, bufs = launch.pack(argv)
+        header = {"op": "run_program", "argv": argv, "ship": ship, "env": {str(k): str(v) for k, v in env.items()},
+                  "timeout": float(timeout), "fetch": fetch or "", "memory_limit": bool(memory_limit)}
+        try:
+            reply, rbufs = self.peer.ask(header, bufs)
+        except (EOFError, ConnectionError, OSError) as e:
+            raise LearnerProcessDied(f"the sandbox's process that runs programs ended ({self._how_it_ended() or e})") from None
+        if reply["op"] == "err":
+            raise _rebuild_exception(reply)
+        if reply.get("timeout"):
+            raise subprocess.TimeoutExpired(argv, timeout)
+        names = [str(n) for n in reply.get("files") or []]
+        return launch.Ran(int(reply["rc"]), str(reply["stdout"]), str(reply["stderr"]), dict(zip(names, rbufs)))
 
     def close(self):
         try:
@@ -576,6 +614,8 @@ class Worker:
     def _refs(self, v):
         if isinstance(v, _ArgRef):
             return {"__arg": v.path}
+        if isinstance(v, _ArgView):
+            return {"__argview": v.path, "size": v.size, "stride": v.stride, "off": v.offset}
         torch = sys.modules.get("torch")
         if torch is not None and isinstance(v, torch.Tensor):
             raise NotSeparable(f"the learner's code returned a {type(v).__name__} (a tensor subclass or layout the "
@@ -606,6 +646,8 @@ class Worker:
         op = header.get("op")
         if op == "load_module":
             return self._load_module(header, bufs)
+        if op == "run_program":
+            return self._run_program(header, bufs)
         if op == "load_library":
             from native.ffi import NativeLibrary
             so = self.home / Path(str(header["name"])).name
@@ -632,7 +674,7 @@ class Worker:
         block_data = [_block_data(kd, o) for kd, o in measured]
         _check_not_autograd(value)
         ids = {id(x): p for p, x, _ in seen}
-        value = _swap_args(value, ids)
+        value = _swap_args(value, ids, _tensor_storages(seen))
         out_bufs: list = []
         changed = []
         for p, x, raw in seen:
@@ -641,6 +683,29 @@ class Worker:
                 changed.append([list(p), t])
         tree, _ = wire.encode(value, self._refs, out_bufs)
         return {"op": "ok", "value": tree, "changed": changed, "blocks": block_data, "took": took}, out_bufs
+
+    def _run_program(self, header, bufs):
+        import shutil
+        import subprocess
+        import tempfile
+
+        from native import launch
+        where = Path(tempfile.mkdtemp(prefix="run-", dir=self.home))
+        try:
+            argv = launch.unpack([str(a) for a in header["argv"]], header.get("ship") or [], bufs, where)
+            env = {k: os.environ[k] for k in ("PATH", "HOME", "TMPDIR", "LANG") if k in os.environ}
+            env.update({str(k): str(v) for k, v in (header.get("env") or {}).items()})
+            try:
+                ran = launch.run_here(argv, timeout=float(header["timeout"]), env=env, fetch=header.get("fetch") or None,
+                                      address_space=launch.MEMORY_BYTES if header.get("memory_limit") else None,
+                                      where=where)
+            except subprocess.TimeoutExpired:
+                return {"op": "ok", "timeout": True}, []
+        finally:
+            shutil.rmtree(where, ignore_errors=True)
+        names = sorted(ran.files)
+        return ({"op": "ok", "rc": ran.returncode, "stdout": ran.stdout, "stderr": ran.stderr, "files": names},
+                [ran.files[n] for n in names])
 
     def _load_module(self, header, bufs):
         for name, data in zip(header["files"], bufs):
@@ -712,11 +777,30 @@ def _check_not_autograd(value, depth=0):
             _check_not_autograd(v, depth + 1)
 
 
-def _swap_args(value, ids, depth=0):
+def _tensor_storages(seen) -> dict:
+    """The call's plain tensor arguments, by where their storage is: {storage address: (path, tensor)}."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return {}
+    return {x.untyped_storage().data_ptr(): (p, x) for p, x, _ in seen
+            if type(x) is torch.Tensor and x.layout == torch.strided and x.untyped_storage().nbytes()}
+
+
+def _swap_args(value, ids, storages=None, depth=0):
+    """What the learner's function returned, with its arguments (and views of its tensor arguments)
+    replaced by references the judge resolves to its own objects."""
     if id(value) in ids and not isinstance(value, (int, float, str, bool, type(None))):
         return _ArgRef(list(ids[id(value)]))
+    torch = sys.modules.get("torch")
+    if storages and torch is not None and type(value) is torch.Tensor and value.layout == torch.strided \
+            and value.untyped_storage().nbytes():
+        hit = storages.get(value.untyped_storage().data_ptr())
+        if hit is not None and hit[1].dtype == value.dtype and hit[1].device == value.device:
+            return _ArgView(list(hit[0]), value, hit[1])
     if depth < 2 and type(value) in (tuple, list):
-        return type(value)(_swap_args(v, ids, depth + 1) for v in value)
+        return type(value)(_swap_args(v, ids, storages, depth + 1) for v in value)
+    if depth < 2 and type(value) is dict:
+        return {k: _swap_args(v, ids, storages, depth + 1) for k, v in value.items()}
     return value
 
 

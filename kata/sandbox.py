@@ -10,7 +10,8 @@ torch, the harness's worker side, Triton when asked), then confines itself, once
 - a mount namespace where /tmp, /var/tmp and /dev/shm are small private tmpfs (a full disk is a full
   tmpfs), and the instructor's checkout, the pristine tree and the submission are hidden under empty
   tmpfs (when the kernel allows; the pristine tree is mode 0700 root anyway);
-- resource limits: address space (no GPU), processes (per user: a fork bomb stops there), file size,
+- resource limits: address space (no GPU; set in each worker that loads learner code, while a worker
+  that runs programs built with it, native.launch, gives each program its own), processes (per user: a fork bomb stops there), file size,
   no core files (time is the test's own limit: every process left is killed after each test);
 - an environment with nothing of the grader's: PATH, HOME, TMPDIR, LANG and the Triton and device
   switches the tests set.
@@ -72,6 +73,7 @@ class Sandbox:
         self.uid = uid
         self.memory_bytes, self.processes, self.file_bytes = memory_bytes, processes, file_bytes
         self.tmpfs_bytes, self.preload = tmpfs_bytes, preload
+        self.address_space: int | None = None  # each learner-code worker's limit, set when confined
         self.ctl: socket.socket | None = None
         self.pid: int | None = None
         self.report = ""
@@ -100,11 +102,12 @@ class Sandbox:
         self.report = self.report[len("ready"):].strip()
         return self
 
-    def spawn(self) -> tuple[socket.socket, int]:
-        """A new worker, connected to this (test) process."""
+    def spawn(self, program: bool = False) -> tuple[socket.socket, int]:
+        """A new worker, connected to this (test) process. `program`: a worker that only runs programs
+        (native.launch), without the address-space limit: each program it runs gets its own."""
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            socket.send_fds(self.ctl, [b"spawn"], [theirs.fileno()])
+            socket.send_fds(self.ctl, [b"spawn-program" if program else b"spawn"], [theirs.fileno()])
             while True:
                 msg = self.ctl.recv(64)
                 if not msg:
@@ -180,8 +183,8 @@ def _zygote(box: Sandbox, ctl: socket.socket, ready_fd: int) -> None:
             _wait(dying, block=True)
             spare = _Spare(ctl, home, box)
             continue
-        if msg == b"spawn" and fds:
-            pid = spare.start(fds[0])
+        if msg in (b"spawn", b"spawn-program") and fds:
+            pid = spare.start(fds[0], program=msg == b"spawn-program")
             for fd in fds:
                 os.close(fd)
             workers.append(pid)
@@ -201,17 +204,17 @@ class _Spare:
             ctl.close()
             self.mine.close()
             try:
-                _, fds, _, _ = socket.recv_fds(theirs, 16, 1)
+                msg, fds, _, _ = socket.recv_fds(theirs, 16, 1)
             except OSError:
-                fds = []
+                msg, fds = b"", []
             if not fds:
                 os._exit(0)
             theirs.close()
-            _worker(fds[0], home, box)
+            _worker(fds[0], home, box, program=msg == b"go-program")
         theirs.close()
 
-    def start(self, fd: int) -> int:
-        socket.send_fds(self.mine, [b"go"], [fd])
+    def start(self, fd: int, program: bool = False) -> int:
+        socket.send_fds(self.mine, [b"go-program" if program else b"go"], [fd])
         self.mine.close()
         return self.pid
 
@@ -249,9 +252,11 @@ def _wait(dying: list[int], block: bool) -> None:
             dying.remove(pid)
 
 
-def _worker(fd: int, home: Path, box: Sandbox) -> None:
+def _worker(fd: int, home: Path, box: Sandbox, program: bool = False) -> None:
     try:
         os.setpgid(0, 0)
+        if box.address_space and not program:
+            resource.setrlimit(resource.RLIMIT_AS, (box.address_space, box.address_space))
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # No RLIMIT_CPU: with one set, Linux keeps this process's CPU clock to the scheduler tick (1-4 ms),
@@ -290,7 +295,7 @@ def _preload(extra: tuple[str, ...]) -> None:
 
     import numpy  # noqa: F401
 
-    for name in ("kata.remote", "kata.wire", "kata.context", "kata.signals", "kata.toolkit", *extra):
+    for name in ("kata.remote", "kata.wire", "kata.context", "kata.signals", "kata.toolkit", "native.launch", *extra):
         try:
             importlib.import_module(name)
         except ImportError:
@@ -331,7 +336,11 @@ def _confine(box: Sandbox, libc, notes: list[str]) -> Path:
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     limits = [(resource.RLIMIT_FSIZE, box.file_bytes), (resource.RLIMIT_CORE, 0)]
     if not _gpu_wanted():
-        limits.append((resource.RLIMIT_AS, _vm_size() + box.memory_bytes))
+        # set in each worker that loads learner code (not here: a worker that runs programs needs none)
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        box.address_space = _vm_size() + box.memory_bytes
+        if hard != resource.RLIM_INFINITY:
+            box.address_space = min(box.address_space, hard)
     if root and box.uid is not None:
         limits.append((resource.RLIMIT_NPROC, box.processes))
     for what, n in limits:

@@ -113,8 +113,9 @@ def span_bytes(t) -> bytes:
     torch = _torch()
     if t.numel() == 0:
         return b""
-    if t.is_contiguous():
-        return t.cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+    if t.is_contiguous():  # (a tensor of one element along a dimension may still carry any stride there)
+        c = t.cpu().contiguous()
+        return c.as_strided((c.numel(),), (1,)).view(torch.uint8).numpy().tobytes()
     span = 1 + sum((n - 1) * s for n, s in zip(t.shape, t.stride()))
     flat = t.as_strided((span,), (1,), t.storage_offset())
     return flat.cpu().contiguous().view(torch.uint8).numpy().tobytes()
@@ -305,7 +306,7 @@ def _dec(t, bufs, resolve, on_array, path, depth):
     if tag == "__dev":
         torch = _torch()
         return torch.device(str(t["__dev"]))
-    if tag in ("__h", "__cb", "__arg"):
+    if tag in ("__h", "__cb", "__arg", "__argview"):
         return resolve(t)
     raise WireError(f"unknown wire tag {tag!r}")
 

@@ -8,11 +8,9 @@ Valgrind 3.19 dies with SIGILL on AVX-512: native.build compiles for x86-64-v3 (
 """
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,37 +62,49 @@ def parse_callgrind(text: str) -> dict[str, int]:
     return dict(zip(names, totals))
 
 
+def callgrind_dumps(program: Path, args: list, options: list[str] = (), *, timeout: float = 120.0) -> list[dict[str, int]]:
+    """Run `program args` under callgrind with `options` (`--toggle-collect=...`, `--cache-sim=yes`,
+    `--dump-after=...`); the events of each profile dump, in order, the run's final one last. The program is learner code: it runs
+    through native.launch (in the sandbox when the judge is separate)."""
+    from native import launch
+
+    if shutil.which("valgrind") is None:
+        raise MeasureError("valgrind is not installed: the deterministic counts need it (apt-get install valgrind)")
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=cg.out", *options, str(program), *map(str, args)]
+    try:
+        ran = launch.run(cmd, timeout=timeout, env={"LC_ALL": "C"}, fetch="cg.out*")
+    except subprocess.TimeoutExpired:
+        raise MeasureError(f"the measured program ran past {timeout:.0f} s under valgrind (endless loop?)") from None
+    if ran.returncode != 0:
+        for line in ran.stderr.splitlines():
+            if line.startswith("not implemented yet:"):
+                from native.ffi import NotImplementedYet
+                raise NotImplementedYet(line + " (this function is still the stub: write it, see the kata's README)")
+        tail = "\n".join(l for l in ran.stderr.splitlines() if not l.startswith("==")) or ran.stderr[-2000:]
+        sig = ""
+        for line in ran.stderr.splitlines():
+            if "Process terminating with default action of signal" in line:
+                sig = " (" + line.split("signal", 1)[1].strip() + ")"
+        raise MeasureError(f"the measured program failed under valgrind, exit {ran.returncode}{sig}:\n{tail}")
+
+    def order(name: str) -> float:  # cg.out.1, cg.out.2, ... (--dump-after), then cg.out (the end of the run)
+        tail = name.rsplit(".", 1)[-1]
+        return int(tail) if tail.isdigit() else float("inf")
+    return [parse_callgrind(ran.files[n].decode(errors="replace")) for n in sorted(ran.files, key=order)]
+
+
 def callgrind(program: Path, args: list[str], function: str, *, d1: Cache | None = None,
               ll: Cache | None = None, timeout: float = 120.0) -> Counts:
     """Run `program args` under callgrind, counting only inside `function` (and what it calls)."""
-    if shutil.which("valgrind") is None:
-        raise MeasureError("valgrind is not installed: the deterministic counts need it (apt-get install valgrind)")
-    with tempfile.TemporaryDirectory(prefix="kata-cg-") as tmp:
-        out = Path(tmp) / "callgrind.out"
-        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-               f"--toggle-collect={function}", f"--toggle-collect={function}.*"]
-        if d1 or ll:
-            d1 = d1 or Cache(32768, 8, 64)
-            ll = ll or Cache(max(8 * 1024 * 1024, d1.size * 4), 16, d1.line)
-            cmd += ["--cache-sim=yes", f"--D1={d1.arg()}", f"--I1={Cache(32768, 8, d1.line).arg()}", f"--LL={ll.arg()}"]
-        cmd += [str(program), *map(str, args)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                  env={**os.environ, "LC_ALL": "C"})
-        except subprocess.TimeoutExpired:
-            raise MeasureError(f"the measured program ran past {timeout:.0f} s under valgrind (endless loop?)") from None
-        if proc.returncode != 0:
-            for line in proc.stderr.splitlines():
-                if line.startswith("not implemented yet:"):
-                    from native.ffi import NotImplementedYet
-                    raise NotImplementedYet(line + " (this function is still the stub: write it, see the kata's README)")
-            tail = "\n".join(l for l in proc.stderr.splitlines() if not l.startswith("==")) or proc.stderr[-2000:]
-            sig = ""
-            for line in proc.stderr.splitlines():
-                if "Process terminating with default action of signal" in line:
-                    sig = " (" + line.split("signal", 1)[1].strip() + ")"
-            raise MeasureError(f"the measured program failed under valgrind, exit {proc.returncode}{sig}:\n{tail}")
-        ev = parse_callgrind(out.read_text())
+    options = [f"--toggle-collect={function}", f"--toggle-collect={function}.*"]
+    if d1 or ll:
+        d1 = d1 or Cache(32768, 8, 64)
+        ll = ll or Cache(max(8 * 1024 * 1024, d1.size * 4), 16, d1.line)
+        options += ["--cache-sim=yes", f"--D1={d1.arg()}", f"--I1={Cache(32768, 8, d1.line).arg()}", f"--LL={ll.arg()}"]
+    dumps = callgrind_dumps(program, args, options, timeout=timeout)
+    if not dumps:
+        raise MeasureError("callgrind wrote no profile")
+    ev = dumps[-1]
     if ev.get("Ir", 0) == 0:
         raise MeasureError(f"callgrind counted no instructions in {function}(): was it called, under that name?")
     return Counts(

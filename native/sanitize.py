@@ -304,21 +304,23 @@ class Run:
     findings: list[Finding]
 
 
-def run_sanitized(program: Path, args=(), *, learner: list[str] = (), timeout: float = 60.0, cwd=None,
-                  leaks: bool = True) -> Run:
-    env = {**os.environ, "LC_ALL": "C",
-           "ASAN_OPTIONS": ASAN_OPTIONS.replace("detect_leaks=1", f"detect_leaks={int(leaks)}"),
+def run_sanitized(program: Path, args=(), *, learner: list[str] = (), timeout: float = 60.0, leaks: bool = True) -> Run:
+    """Run a sanitized driver (learner code: through native.launch, in the sandbox when the judge is
+    separate). AddressSanitizer reserves terabytes of address space, so the run has no address-space
+    limit; ASan's own hard_rss_limit_mb bounds its memory instead."""
+    from native import launch
+
+    env = {"LC_ALL": "C",
+           "ASAN_OPTIONS": ASAN_OPTIONS.replace("detect_leaks=1", f"detect_leaks={int(leaks)}") + ":hard_rss_limit_mb=6144",
            "UBSAN_OPTIONS": UBSAN_OPTIONS, "LSAN_OPTIONS": LSAN_OPTIONS}
-    env.pop("LD_PRELOAD", None)
     try:
-        proc = subprocess.run([str(program), *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                              env=env, cwd=cwd, errors="replace")
+        ran = launch.run([str(program), *map(str, args)], timeout=timeout, env=env, memory_limit=False)
     except subprocess.TimeoutExpired:
         raise AssertionError(f"TIME-OUT: the sanitizer run ran past {timeout:.0f} s (an endless loop?)") from None
-    return Run(proc.returncode, proc.stdout, proc.stderr, parse_report(proc.stderr, learner))
+    return Run(ran.returncode, ran.stdout, ran.stderr, parse_report(ran.stderr, learner))
 
 
-def check_program(kata, driver: str, args=(), *, leaks: bool = True, timeout: float = 60.0, cwd=None,
+def check_program(kata, driver: str, args=(), *, leaks: bool = True, timeout: float = 60.0,
                   extra_flags: list[str] = ()) -> Run:
     """Build and run a driver under ASan/UBSan (and LSan); raise on the first report.
 
@@ -327,7 +329,7 @@ def check_program(kata, driver: str, args=(), *, leaks: bool = True, timeout: fl
     complaint when it exits non-zero by itself."""
     __tracebackhide__ = True
     prog = build_sanitized(kata, driver, list(extra_flags))
-    run = run_sanitized(prog, args, learner=list(kata.kata.files), timeout=timeout, cwd=cwd, leaks=leaks)
+    run = run_sanitized(prog, args, learner=list(kata.kata.files), timeout=timeout, leaks=leaks)
     for line in run.stderr.splitlines():
         if line.startswith("not implemented yet:"):
             raise NotImplementedYet(line + " (remove KATA_TODO() and write it)")

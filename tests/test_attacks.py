@@ -256,6 +256,39 @@ void add_one(float *x, long n) {
 }
 '''
 
+# A driver program built with the learner's code and run by the test (native.launch): the learner's
+# function computes the right answer only where it can read the instructor's reference.
+C_PROGRAM_TESTS = '''
+from native import launch
+
+
+def test_add_one_in_a_program(kata):
+    ran = launch.run([kata.program("drive.c")], timeout=20)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == [str(i + 1) for i in range(10)]
+'''
+C_DRIVER = r'''
+#include <stdio.h>
+void add_one(float *x, long n);
+int main(void) {
+    float x[10];
+    for (int i = 0; i < 10; i++) x[i] = (float)i;
+    add_one(x, 10);
+    for (int i = 0; i < 10; i++) printf("%d\n", (int)x[i]);
+    return 0;
+}
+'''
+C_READS_REFERENCE = r'''
+#include <stdio.h>
+void add_one(float *x, long n) {
+    FILE *f = fopen("{solution}", "r");  /* the instructor's reference: readable only outside the sandbox */
+    float d = 2;
+    if (f) { d = 1; fclose(f); }
+    for (long i = 0; i < n; i++) x[i] += d;
+}
+'''
+C_REFERENCE = "void add_one(float *x, long n) { for (long i = 0; i < n; i++) x[i] += 1; }\n"
+
 
 def _add(co, rel, *, language="python", file="double.py", tests=PY_TESTS, stub=PY_STUB, reference=PY_REFERENCE):
     name = rel.split("/")[-1]
@@ -278,20 +311,30 @@ def _cache_of_handout_inputs() -> list[str]:
     return out
 
 
-def _project(co, attacks: dict[str, str], with_c: bool) -> Path:
+def _project(co, attacks: dict[str, str], with_c: bool, with_program: bool = False) -> Path:
     """The instructor's checkout (an honest kata and one kata per attack) and the learner's submission."""
     _add(co, "99_attack/00_honest")
     for i, name in enumerate(attacks, 1):
         _add(co, f"99_attack/{i:02d}_{name}")
     if with_c:
-        _add(co, "99_attack/90_dlsym", language="c", file="add_one.c", tests=C_TESTS, stub=C_STUB,
-             reference="void add_one(float *x, long n) { for (long i = 0; i < n; i++) x[i] += 1; }\n")
+        _add(co, "99_attack/90_dlsym", language="c", file="add_one.c", tests=C_TESTS, stub=C_STUB, reference=C_REFERENCE)
+        _add(co, "99_attack/91_include_reference", language="c", file="add_one.c", tests=C_TESTS, stub=C_STUB,
+             reference=C_REFERENCE)
+    if with_c or with_program:
+        _add(co, "99_attack/92_program_reads_reference", language="c", file="add_one.c", tests=C_PROGRAM_TESTS,
+             stub=C_STUB, reference=C_REFERENCE)
+        co.write("katas/99_attack/92_program_reads_reference/support/drive.c", C_DRIVER)
     sub = co.path.parent / "submission"
     solutions = [str(co.path / "solutions" / "99_attack" / "00_honest" / "double.py")]
+    c_reference = co.path / "solutions" / "99_attack" / "92_program_reads_reference" / "add_one.c"
     for rel in sorted(p.relative_to(co.path / "katas") for p in (co.path / "katas/99_attack").iterdir()):
         name = rel.name.split("_", 1)[1]
         if name == "dlsym":
             text, file = C_DLSYM, "add_one.c"
+        elif name == "include_reference":  # the reference compiled in: refused before anything is built
+            text, file = f'#include "{co.path / "solutions" / rel / "add_one.c"}"\n', "add_one.c"
+        elif name == "program_reads_reference":
+            text, file = C_READS_REFERENCE.replace("{solution}", str(c_reference)), "add_one.c"
         else:
             file = "double.py"
             text = PY_REFERENCE if name == "honest" else attacks[name]
@@ -334,10 +377,12 @@ def test_every_attack_scores_zero_in_the_sandbox_and_the_results_stay_valid(chec
     took = time.monotonic() - t
     scores = _by_kata(data)
     assert scores["honest"][0] == 6, f"the honest kata lost points in the sandbox:\n{scores['honest'][1]}"
-    for name in [*attacks, "dlsym"]:
+    c_attacks = ["dlsym", "include_reference", "program_reads_reference"]
+    for name in [*attacks, *c_attacks]:
         assert scores[name][0] == 0, f"attack {name} earned {scores[name][0]} points:\n{scores[name][1]}"
-    assert len(scores) == len(attacks) + 2  # every kata is in the results file
+    assert len(scores) == len(attacks) + 1 + len(c_attacks)  # every kata is in the results file
     assert "REJECTED" in scores["dlsym"][1]
+    assert "REJECTED" in scores["include_reference"][1] and "91_include_reference/add_one.c" in scores["include_reference"][1]
     assert took < 600
     if ROOT:  # nothing of the sandbox's users is left running
         time.sleep(0.5)
@@ -351,8 +396,8 @@ def test_the_attacks_on_the_test_work_where_learner_code_runs_beside_it(checkout
     these attacks earns points. So the sandbox, not a flaw in the attack, is what stops them."""
     if not ROOT:
         pytest.skip("reading the instructor's checkout is only hidden from the learner's user as root")
-    sub = _project(checkout, ATTACKS_ON_THE_TEST, with_c=False)
+    sub = _project(checkout, ATTACKS_ON_THE_TEST, with_c=False, with_program=True)
     scores = _by_kata(_grade(checkout, tmp_path, sub, "--judge", "same"))
     assert scores["honest"][0] == 6
-    for name in ATTACKS_ON_THE_TEST:
+    for name in [*ATTACKS_ON_THE_TEST, "program_reads_reference"]:
         assert scores[name][0] > 0, f"attack {name} did not work even beside the test:\n{scores[name][1]}"

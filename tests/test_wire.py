@@ -44,6 +44,9 @@ def test_strided_tensor_stays_strided():
     t = torch.arange(24.0).reshape(4, 6)[:, 1:5]
     back, _ = round_trip(t)
     assert back.stride() == t.stride() and torch.equal(back, t)
+    one = torch.arange(30.0)[3::7][:1]  # one element, stride 7: contiguous to torch, yet not stride 1
+    back, _ = round_trip(one)
+    assert torch.equal(back, one)
 
 
 def test_a_function_is_a_reference_but_a_table_is_data():

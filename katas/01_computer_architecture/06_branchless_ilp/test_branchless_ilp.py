@@ -2,9 +2,6 @@
 branch mispredictions counted by valgrind's branch simulator (deterministic) and a wall-clock ratio
 against a one-chain sum."""
 import math
-import os
-import subprocess
-import tempfile
 
 import numpy as np
 import pytest
@@ -13,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 from kata import machine
 from kata.testing import Guarded, assert_equal, assert_unchanged
 from kata.timing import fastest_interleaved
-from native.measure import MeasureError, parse_callgrind
+from native.measure import callgrind_dumps
 
 CDEF = """
 void clamp_array(const float *x, float *out, long n, float lo, float hi);
@@ -88,19 +85,8 @@ MISS_GATE = 0.05
 
 
 def branch_counts(prog, args, function):
-    with tempfile.TemporaryDirectory(prefix="kata-bs-") as tmp:
-        out = os.path.join(tmp, "cg.out")
-        cmd = ["valgrind", "--tool=callgrind", "--branch-sim=yes", f"--callgrind-out-file={out}",
-               f"--toggle-collect={function}", f"--toggle-collect={function}.*", str(prog), *map(str, args)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "LC_ALL": "C"})
-        if proc.returncode:
-            for line in proc.stderr.splitlines():
-                if line.startswith("not implemented yet:"):
-                    from native.ffi import NotImplementedYet
-                    raise NotImplementedYet(line + " (remove KATA_TODO() and write it)")
-            raise MeasureError("the measured program failed under valgrind:\n" +
-                               "\n".join(l for l in proc.stderr.splitlines() if not l.startswith("==")))
-        return parse_callgrind(open(out).read())
+    return callgrind_dumps(prog, args, ["--branch-sim=yes", f"--toggle-collect={function}",
+                                        f"--toggle-collect={function}.*"])[-1]
 
 
 @pytest.mark.perf

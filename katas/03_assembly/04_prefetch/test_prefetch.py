@@ -1,14 +1,13 @@
 """Software prefetch in an indirect gather: the sum must be right (every length, every tail, inputs
 untouched), the prefetches must not read past the index array (AddressSanitizer), and, measured
 deterministically, nearly every table element must be prefetched 4 to 256 iterations before its use."""
-import subprocess
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from kata.testing import assert_close, assert_unchanged
-from native import sanitize
+from native import launch, sanitize
 from native.ffi import NotImplementedYet
 
 CDEF = "double gather_sum(const float *table, const int32_t *idx, long n);"
@@ -74,7 +73,7 @@ N = 200000
 def test_prefetches_come_early_enough(kata):
     spy = str(kata.support("prefetch_spy.h"))
     prog = kata.program("measure_prefetch.c", flags=["-include", spy])
-    proc = subprocess.run([str(prog), str(N)], capture_output=True, text=True, timeout=60)
+    proc = launch.run([prog, N], timeout=60)
     for line in proc.stderr.splitlines():
         if line.startswith("not implemented yet:"):
             raise NotImplementedYet(line)

@@ -1,10 +1,6 @@
 """Cache line stride: exact touches; infer_line_size on synthetic sweeps; the miss curve in a simulated
 cache of 32-, 64- and 128-byte lines (deterministic, the grade); and the real machine's curve (wall clock,
 recorded as a figure beside it, not graded)."""
-import glob
-import os
-import subprocess
-import tempfile
 
 import numpy as np
 import pytest
@@ -12,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from kata import machine
 from kata.timing import fastest_interleaved
-from native.measure import MeasureError, parse_callgrind
+from native.measure import MeasureError, callgrind_dumps
 
 CDEF = """
 uint64_t touch_stride(uint8_t *buf, size_t bytes, size_t stride);
@@ -78,21 +74,10 @@ def test_infer_noisy(kata, line, base, seed, floor):
 # Touching every stride-th byte by scanning all of them (the naive control) misses stride/line times per
 # touch beyond the line: the curve never flattens and the inferred size is 1024.
 def simulated_sweep(prog, line):
-    with tempfile.TemporaryDirectory(prefix="kata-sw-") as tmp:
-        out = os.path.join(tmp, "cg.out")
-        cache = f"32768,8,{line}"
-        cmd = ["valgrind", "--tool=callgrind", "--cache-sim=yes", f"--D1={cache}", f"--I1={cache}",
-               f"--LL={8 << 20},16,{line}", f"--callgrind-out-file={out}", "--toggle-collect=touch_stride",
-               "--toggle-collect=touch_stride.*", "--dump-after=touch_stride", str(prog), *map(str, STRIDES)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "LC_ALL": "C"})
-        if proc.returncode:
-            for l in proc.stderr.splitlines():
-                if l.startswith("not implemented yet:"):
-                    from native.ffi import NotImplementedYet
-                    raise NotImplementedYet(l + " (remove KATA_TODO() and write it)")
-            raise MeasureError("the sweep failed under valgrind:\n" + "\n".join(l for l in proc.stderr.splitlines() if not l.startswith("==")))
-        dumps = sorted(glob.glob(out + ".*"), key=lambda p: int(p.rsplit(".", 1)[1]))
-        events = [parse_callgrind(open(p).read()) for p in dumps]
+    cache = f"32768,8,{line}"
+    events = callgrind_dumps(prog, STRIDES, ["--cache-sim=yes", f"--D1={cache}", f"--I1={cache}",
+                                             f"--LL={8 << 20},16,{line}", "--toggle-collect=touch_stride",
+                                             "--toggle-collect=touch_stride.*", "--dump-after=touch_stride"])
     events = [e for e in events if e.get("Ir", 0)][:len(STRIDES)]
     if len(events) != len(STRIDES):
         raise MeasureError(f"expected {len(STRIDES)} profile dumps, one per touch_stride() call, got {len(events)}")
