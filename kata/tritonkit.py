@@ -184,6 +184,7 @@ class BytesMoved:
     programs: int = 0      # program instances run, over all launches
     torch_bytes: int = 0   # bytes torch copies and fills moved outside kernels (clone, copy_, .to, zeros_like)
     torch_ops: list[str] = field(default_factory=list)  # those ops, with where they were called
+    widest_load: int = 0   # the most elements one tl.load asked for (its pointer block's size, mask or not)
 
     @property
     def total(self) -> int:
@@ -257,6 +258,8 @@ def _counting(moved: BytesMoved, getter, *, load: bool, store: bool, atomic: boo
         def counted(self, *args, **kwargs):
             ptrs, *mask = get(args, kwargs)
             nbytes = _active(ptrs, mask[0] if mask else None) * _element_bytes(ptrs)
+            if load and not store:
+                moved.widest_load = max(moved.widest_load, int(np.size(ptrs.data)))
             moved.loaded += nbytes if load else 0
             moved.stored += nbytes if store else 0
             moved.atomic += nbytes * (load + store) if atomic else 0

@@ -91,27 +91,13 @@ def test_non_contiguous(kata, device, make):
 @pytest.mark.interpret
 def test_block_size_honoured(kata, device):
     # The point of the kata is a row longer than the block. Every tl.load your kernels make is
-    # recorded here: none may be wider than the block_size asked for.
-    import triton.runtime.interpreter as interp
-
-    widths = []
-    owner = interp.InterpreterBuilder
-    orig = owner.__dict__["create_masked_load"]
-
-    def recording(self, *args, **kwargs):
-        ptrs = args[0] if args else kwargs["ptrs"]
-        widths.append(int(ptrs.data.size))
-        return orig(self, *args, **kwargs)
-
+    # recorded here (kata.tritonkit.count_bytes): none may be wider than the block_size asked for.
     x = randn((3, 1000), torch.float32, device, seed=4)
-    owner.create_masked_load = recording
-    try:
+    with count_bytes() as moved:
         check_softmax(kata, x, 64, on="x of shape (3, 1000) fp32")
-    finally:
-        owner.create_masked_load = orig
-    expect(widths, "softmax(x) launched no kernel that loads anything")
-    expect(max(widths) <= 64, (
-        f"softmax(x, block_size=64) on rows of 1000 loaded {max(widths)} elements in one tl.load: the kernel "
+    expect(moved.widest_load, "softmax(x) launched no kernel that loads anything")
+    expect(moved.widest_load <= 64, (
+        f"softmax(x, block_size=64) on rows of 1000 loaded {moved.widest_load} elements in one tl.load: the kernel "
         "must stream the row through blocks of block_size elements (a loop over the row), not load it whole. "
         "A whole row of 100,000 or 1,000,000 elements does not fit in a GPU's registers."))
 

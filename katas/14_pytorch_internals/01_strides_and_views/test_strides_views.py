@@ -4,10 +4,9 @@ that the results share the input's storage: zero bytes copied."""
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from kata.testing import assert_equal
-from kata.toolkit import describe, expect
+from kata.toolkit import OpCensus, describe, expect
 
 
 def layouts_1d(n, seed):
@@ -106,26 +105,12 @@ def test_errors(kata):
             mod.patches(m, *args)
 
 
-class OpLog(TorchDispatchMode):
-    def __init__(self):
-        super().__init__()
-        self.ops = []
-
-    @classmethod
-    def _should_skip_dynamo(cls):  # without this, entering the mode imports torch._dynamo (1-2 s)
-        return False
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.ops.append(func.overloadpacket.__name__)
-        return func(*args, **(kwargs or {}))
-
-
 def test_not_unfold(kata):
     # torch's unfold does exactly this; the lesson is to build the view yourself from strides.
     mod = kata.module()
     x = torch.arange(30.0)[2::2]
     m = torch.arange(48.0).reshape(6, 8).t()
-    with OpLog() as log:
+    with OpCensus() as log:
         mod.sliding_windows(x, 4, 2)
         mod.patches(m, 3, 2, 2)
     used = sorted({"unfold"} & set(log.ops))
