@@ -4,6 +4,7 @@
   kata.support(name)         an instructor-owned file in the kata's support/ folder
   kata.module(name)          a learner .py file, imported (import errors show the learner's frames only)
   kata.library(cdef, ...)    the learner's C/C++/asm built into a shared library, loaded with cffi
+  kata.library_file(...)     that library's file, built but not loaded (for objdump)
   kata.program(driver, ...)  a driver program from support/ built with the learner's code
   kata.cuda_report(name)     nvcc's resource report (registers, spills, shared memory)
   kata.cuda_library(cdef)    the learner's CUDA built into a shared library
@@ -33,6 +34,8 @@ class LearnerImportError(Exception):
 def import_learner_file(path: Path, modname: str, shown: str):
     """Import a learner's .py file as module `modname`. An error while importing it becomes a
     LearnerImportError that shows the learner's own frames only, the file named `shown`."""
+    from kata.judging import refuse_learner_code_here
+    refuse_learner_code_here(f"the learner's {shown}")
     spec = importlib.util.spec_from_file_location(modname, path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[modname] = mod
@@ -146,6 +149,13 @@ class KataContext:
             self.__dict__["policy"] = admission.Policy.from_toml(data.get("admission"))
         return self.__dict__["policy"]
 
+    def library_file(self, sources: list[str] | None = None, flags: list[str] = ()) -> Path:
+        """The shared library `library()` loads, built (cached) but not loaded: a file for the test to
+        read (objdump), here in the test's process even when the judge is separate."""
+        from native.build import build_library
+
+        return build_library(self._sources(sources), root=self.root, include_dirs=self.include_dirs, flags=flags).path
+
     def library(self, cdef: str, sources: list[str] | None = None, flags: list[str] = (),
                 extra_sources: list[Path] = ()):
         """Build the learner's C/C++/asm into a shared library (cached) and load it with cffi.
@@ -160,13 +170,15 @@ class KataContext:
             self._loaded[key] = self._load_native(built.path, cdef)
         return self._loaded[key]
 
-    def _load_native(self, path: Path, cdef: str):
-        """The built library, loaded here, or in the learner's worker when the judge is separate."""
+    def _load_native(self, path: Path, cdef: str, kind: str = "plain"):
+        """The built library, loaded here, or in the learner's worker when the judge is separate. `kind`
+        names the harness's class around it (kata.remote.LIBRARY_KINDS: plain, counted, syscall,
+        threads); every helper that loads learner code comes through here."""
         if self.separate:
             from kata import judging
-            return judging.judge().load_library(path, cdef)
-        from native.ffi import NativeLibrary
-        return NativeLibrary(path, cdef)
+            return judging.judge().load_library(path, cdef, kind)
+        from kata.remote import library_class
+        return library_class(kind)(path, cdef)
 
     def program(self, driver: str, sources: list[str] | None = None, flags: list[str] = ()) -> Path:
         """Build a driver program (a .c file in the kata's support/) with the learner's code; for valgrind."""
@@ -210,4 +222,8 @@ def kata(request) -> KataContext:
     k = kata_of(request.node)
     if k is None:
         raise pytest.UsageError(f"{request.node.nodeid}: the `kata` fixture is only for tests inside katas/")
-    return KataContext(k, impl_dir(request.config, k), root_of(request.config), request)
+    ctx = KataContext(k, impl_dir(request.config, k), root_of(request.config), request)
+    if ctx.separate:  # from here on, learner code loaded in this process is a harness mistake
+        from kata import judging
+        judging._NO_LEARNER_CODE = True
+    return ctx

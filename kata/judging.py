@@ -26,6 +26,7 @@ SECRET: int | None = None
 _SANDBOX = None     # the zygote, in the pytest process (and inherited by each test's child)
 _JUDGE = None       # this test process's connection to its worker
 _RUNNER = None      # and to the worker that runs programs built with the learner's code (native.launch)
+_NO_LEARNER_CODE = False  # set in a test's process whose learner code must run in the worker
 _SEPARATE = False
 
 
@@ -107,6 +108,17 @@ def judge():
         sock, pid = _SANDBOX.spawn()
         _JUDGE = Judge(sock, pid)
     return _JUDGE
+
+
+def refuse_learner_code_here(what: str) -> None:
+    """Called wherever learner code is loaded (a library, a module): in a test whose judge is separate,
+    loading it in the test's own process is the harness's mistake (a helper that bypassed
+    KataContext._load_native), and would put learner code beside the verdict: refuse."""
+    if _NO_LEARNER_CODE:
+        from kata.remote import NotSeparable
+        raise NotSeparable(f"{what} was about to be loaded in the judging process of a separate judge: load it "
+                           "through the kata fixture (KataContext._load_native / module()), or mark the kata "
+                           "`judge = \"shared\"` with the reason")
 
 
 def sandboxed() -> bool:

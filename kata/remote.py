@@ -37,6 +37,19 @@ from kata import wire
 
 # ------------------------------------------------------------------------------------ exceptions
 
+# The harness's classes around a learner's shared library, by name (the worker builds the one asked for).
+LIBRARY_KINDS = {"plain": ("native.ffi", "NativeLibrary"), "counted": ("native.sanitize", "CountedLibrary"),
+                 "syscall": ("native.oskit", "SyscallLibrary"), "threads": ("native.oskit", "ThreadLibrary")}
+
+
+def library_class(kind: str):
+    if kind not in LIBRARY_KINDS:
+        raise ValueError(f"unknown kind of library {kind!r} (one of {', '.join(LIBRARY_KINDS)})")
+    import importlib
+    module, name = LIBRARY_KINDS[kind]
+    return getattr(importlib.import_module(module), name)
+
+
 class RemoteError(RuntimeError):
     """The learner's code raised an exception of a type the judge does not rebuild by name."""
 
@@ -75,6 +88,9 @@ def _rebuild_exception(header: dict) -> BaseException:
         return TritonKitError(msg)
     if name == "NotSeparable":
         return NotSeparable(msg)
+    if name in ("LeakError", "SanitizerError", "ProgramFailed"):  # native.sanitize's findings, as raised
+        import native.sanitize as sanitize
+        return getattr(sanitize, name)(msg)
     if name == "AssertionError":
         return AssertionError(msg)
     if name == "NotImplementedError":  # a stub: kata.failures says NOT IMPLEMENTED YET, with where it was raised
@@ -110,12 +126,47 @@ def mirrored(kind: str, obj, **kwargs):
         _MIRRORS.remove(next(m for m in _MIRRORS if m[2] is obj))
 
 
-def _merge(kind: str, obj, data: dict) -> None:
+_NO_VALUE = object()
+
+
+def _returned_tensors(value, depth=0) -> list:
+    """The plain tensors of a call's result (itself, or inside tuples and lists), in order: both sides
+    list them alike, so a store's place in one can be named by its index."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return [value]
+    if depth < 2 and type(value) in (tuple, list):
+        return [t for v in value for t in _returned_tensors(v, depth + 1)]
+    return []
+
+
+def _rebased_stores(addresses: list[int], value) -> list[list[int]]:
+    """The worker's side: each store address inside a returned tensor as [its index, byte offset]."""
+    spans = []
+    for i, t in enumerate(_returned_tensors(value)):
+        if t.numel() and t.device.type == "cpu":
+            nbytes = (1 + sum((n - 1) * st for n, st in zip(t.shape, t.stride()))) * t.element_size()
+            spans.append((t.data_ptr(), nbytes, i))
+    out = []
+    for a in addresses:
+        hit = next(((i, a - base) for base, nbytes, i in spans if base <= a < base + nbytes), None)
+        if hit is not None:
+            out.append(list(hit))
+    return out
+
+
+def _merge(kind: str, obj, data: dict, value=_NO_VALUE) -> None:
     if kind == "count_bytes":
         for k in ("loaded", "stored", "atomic", "launches", "programs", "torch_bytes"):
             setattr(obj, k, getattr(obj, k) + int(data.get(k, 0)))
         obj.torch_ops.extend(str(s) for s in data.get("torch_ops", [])[:100])
         obj.widest_load = max(obj.widest_load, int(data.get("widest_load", 0)))
+        # stores into the returned tensors, as (which tensor, byte offset): at the judge's own addresses
+        bases = [t.data_ptr() for t in _returned_tensors(value)] if value is not _NO_VALUE else []
+        for pair in (data.get("store_starts") or [])[:100_000] if bases else ():
+            i, off = (int(n) for n in pair)
+            if 0 <= i < len(bases):
+                obj.store_starts.append(bases[i] + off)
     elif kind == "forbid_torch_compute":
         import kata.tritonkit as tk
         tk._launch_count += int(data.get("launches", 0))
@@ -146,7 +197,7 @@ def _block_data(kind: str, obj) -> dict:
     if kind == "count_bytes":
         return {k: getattr(obj, k) for k in ("loaded", "stored", "atomic", "launches", "programs", "torch_bytes",
                                              "widest_load")} | \
-               {"torch_ops": list(obj.torch_ops)[:100]}
+               {"torch_ops": list(obj.torch_ops)[:100], "store_starts": list(obj.store_starts)}
     if kind == "forbid_torch_compute":
         return {"launches": obj.launches}
     if kind == "op_census":
@@ -408,17 +459,21 @@ class Judge:
         if isinstance(reply.get("took"), dict):
             took.update({c: v for c, v in reply["took"].items() if c in clocks and type(v) in (int, float)})
         with _quiet():
-            for (kind, _, obj), data in zip(mirrors, reply.get("blocks") or []):
-                if isinstance(data, dict):
-                    _merge(kind, obj, data)
+            blocks = [(kind, obj, data) for (kind, _, obj), data in zip(mirrors, reply.get("blocks") or [])
+                      if isinstance(data, dict)]
             if reply["op"] == "err":
+                for kind, obj, data in blocks:
+                    _merge(kind, obj, data)
                 raise _rebuild_exception(reply)
             ak = {"a": args, "k": kwargs}
             for path, tree_m in reply.get("changed") or []:
                 target = _walk(ak, path)
                 new = wire.decode(tree_m, rbufs, lambda r: self._resolve_reply(r, ak))
                 _copy_into(target, new)
-            return wire.decode(reply["value"], rbufs, lambda r: self._resolve_reply(r, ak))
+            value = wire.decode(reply["value"], rbufs, lambda r: self._resolve_reply(r, ak))
+            for kind, obj, data in blocks:
+                _merge(kind, obj, data, value)
+            return value
 
     def _how_it_ended(self) -> str:
         try:
@@ -452,8 +507,9 @@ class Judge:
         return self._load({"op": "load_module", "main": path.name, "display": display, "files": names},
                           [files[n] for n in names])
 
-    def load_library(self, so: Path, cdef: str):
-        return self._load({"op": "load_library", "name": so.name, "cdef": cdef}, [so.read_bytes()])
+    def load_library(self, so: Path, cdef: str, kind: str = "plain"):
+        library_class(kind)  # an unknown kind is the harness's mistake: say so here
+        return self._load({"op": "load_library", "name": so.name, "cdef": cdef, "kind": kind}, [so.read_bytes()])
 
     def _load(self, header, bufs):
         try:
@@ -551,6 +607,8 @@ _INSTRUMENTED_CLASSES = (("triton.runtime.interpreter", "InterpreterBuilder"), (
                          ("triton.runtime.interpreter", "InterpretedFunction"), ("triton.runtime.jit", "JITFunction"),
                          ("triton.runtime.autotuner", "Autotuner"), ("torch.utils._python_dispatch", "TorchDispatchMode"),
                          ("kata.remote", "Worker"), ("kata.remote", "Peer"), ("native.ffi", "NativeLibrary"),
+                         ("native.sanitize", "CountedLibrary"), ("native.oskit", "SyscallLibrary"),
+                         ("native.oskit", "ThreadLibrary"),
                          ("kata.toolkit", "OpCensus"))
 
 
@@ -649,10 +707,9 @@ class Worker:
         if op == "run_program":
             return self._run_program(header, bufs)
         if op == "load_library":
-            from native.ffi import NativeLibrary
             so = self.home / Path(str(header["name"])).name
             so.write_bytes(bufs[0])
-            lib = NativeLibrary(so, str(header["cdef"]))
+            lib = library_class(str(header.get("kind", "plain")))(so, str(header["cdef"]))
             return {"op": "ok", "value": self._handle(lib)}, []
         obj = self.objects[int(header["h"])]
         seen: list = []
@@ -672,6 +729,9 @@ class Worker:
                 raise _WithBlocks(e, [_block_data(kd, o) for kd, o in measured]) from e
             took = {c: _CLOCKS[c]() - started[c] for c in clocks}
         block_data = [_block_data(kd, o) for kd, o in measured]
+        for d in block_data:
+            if "store_starts" in d:
+                d["store_starts"] = _rebased_stores(d["store_starts"], value)
         _check_not_autograd(value)
         ids = {id(x): p for p, x, _ in seen}
         value = _swap_args(value, ids, _tensor_storages(seen))

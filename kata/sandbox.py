@@ -301,6 +301,9 @@ def _preload(extra: tuple[str, ...]) -> None:
         except ImportError:
             if name in extra:
                 raise
+    if "native.ffi" in sys.modules:  # the classes the worker may build around a learner's library
+        for name in ("native.sanitize", "native.oskit"):
+            importlib.import_module(name)
     if "torch" in sys.modules:  # the census a test may mirror into the worker (kata.toolkit.OpCensus)
         importlib.import_module("kata.toolkit")._define_modes()
 

@@ -185,6 +185,9 @@ class BytesMoved:
     torch_bytes: int = 0   # bytes torch copies and fills moved outside kernels (clone, copy_, .to, zeros_like)
     torch_ops: list[str] = field(default_factory=list)  # those ops, with where they were called
     widest_load: int = 0   # the most elements one tl.load asked for (its pointer block's size, mask or not)
+    # each tl.store's lowest mask-true address, in the order the stores ran (the first 100,000); under a
+    # separate judge only stores into the tensors the call returned come back, at the judge's addresses
+    store_starts: list[int] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -232,6 +235,15 @@ def _active(ptrs, mask) -> int:
     return int(np.count_nonzero(np.broadcast_to(m, shape)))
 
 
+def _lowest_active(ptrs, mask) -> int | None:
+    """The lowest mask-true address among `ptrs`, if any."""
+    addr = np.asarray(ptrs.data).reshape(-1)
+    if mask is not None:
+        m = np.broadcast_to(np.asarray(getattr(mask, "data", mask), dtype=bool), np.shape(ptrs.data)).reshape(-1)
+        addr = addr[m]
+    return int(addr.min()) if addr.size else None
+
+
 def _arg_getter(fn: Callable, *names: str) -> Callable[[tuple, dict], tuple]:
     """A function (args, kwargs) -> the named arguments of method `fn`, by position or keyword.
 
@@ -260,6 +272,10 @@ def _counting(moved: BytesMoved, getter, *, load: bool, store: bool, atomic: boo
             nbytes = _active(ptrs, mask[0] if mask else None) * _element_bytes(ptrs)
             if load and not store:
                 moved.widest_load = max(moved.widest_load, int(np.size(ptrs.data)))
+            if store and not load and len(moved.store_starts) < 100_000:
+                start = _lowest_active(ptrs, mask[0] if mask else None)
+                if start is not None:
+                    moved.store_starts.append(start)
             moved.loaded += nbytes if load else 0
             moved.stored += nbytes if store else 0
             moved.atomic += nbytes * (load + store) if atomic else 0

@@ -288,6 +288,20 @@ void add_one(float *x, long n) {
 }
 '''
 C_REFERENCE = "void add_one(float *x, long n) { for (long i = 0; i < n; i++) x[i] += 1; }\n"
+# The same learner function, loaded through the harness's counting wrapper (native.sanitize): every
+# helper that loads learner code must load it in the sandbox, not only kata.library().
+C_COUNTED_TESTS = f'''
+import numpy as np
+from native import sanitize
+
+
+def test_add_one_counted(kata):
+    lib = sanitize.counted_library(kata, {C_CDEF!r})
+    x = np.arange(10, dtype=np.float32)
+    lib.add_one(x, 10)
+    np.testing.assert_array_equal(x, np.arange(10, dtype=np.float32) + 1)
+    lib.assert_no_leaks(after="add_one")
+'''
 
 
 def _add(co, rel, *, language="python", file="double.py", tests=PY_TESTS, stub=PY_STUB, reference=PY_REFERENCE):
@@ -324,6 +338,8 @@ def _project(co, attacks: dict[str, str], with_c: bool, with_program: bool = Fal
         _add(co, "99_attack/92_program_reads_reference", language="c", file="add_one.c", tests=C_PROGRAM_TESTS,
              stub=C_STUB, reference=C_REFERENCE)
         co.write("katas/99_attack/92_program_reads_reference/support/drive.c", C_DRIVER)
+        _add(co, "99_attack/93_library_reads_reference", language="c", file="add_one.c", tests=C_COUNTED_TESTS,
+             stub=C_STUB, reference=C_REFERENCE)
     sub = co.path.parent / "submission"
     solutions = [str(co.path / "solutions" / "99_attack" / "00_honest" / "double.py")]
     c_reference = co.path / "solutions" / "99_attack" / "92_program_reads_reference" / "add_one.c"
@@ -333,7 +349,7 @@ def _project(co, attacks: dict[str, str], with_c: bool, with_program: bool = Fal
             text, file = C_DLSYM, "add_one.c"
         elif name == "include_reference":  # the reference compiled in: refused before anything is built
             text, file = f'#include "{co.path / "solutions" / rel / "add_one.c"}"\n', "add_one.c"
-        elif name == "program_reads_reference":
+        elif name in ("program_reads_reference", "library_reads_reference"):
             text, file = C_READS_REFERENCE.replace("{solution}", str(c_reference)), "add_one.c"
         else:
             file = "double.py"
@@ -377,7 +393,7 @@ def test_every_attack_scores_zero_in_the_sandbox_and_the_results_stay_valid(chec
     took = time.monotonic() - t
     scores = _by_kata(data)
     assert scores["honest"][0] == 6, f"the honest kata lost points in the sandbox:\n{scores['honest'][1]}"
-    c_attacks = ["dlsym", "include_reference", "program_reads_reference"]
+    c_attacks = ["dlsym", "include_reference", "program_reads_reference", "library_reads_reference"]
     for name in [*attacks, *c_attacks]:
         assert scores[name][0] == 0, f"attack {name} earned {scores[name][0]} points:\n{scores[name][1]}"
     assert len(scores) == len(attacks) + 1 + len(c_attacks)  # every kata is in the results file
@@ -399,5 +415,5 @@ def test_the_attacks_on_the_test_work_where_learner_code_runs_beside_it(checkout
     sub = _project(checkout, ATTACKS_ON_THE_TEST, with_c=False, with_program=True)
     scores = _by_kata(_grade(checkout, tmp_path, sub, "--judge", "same"))
     assert scores["honest"][0] == 6
-    for name in [*ATTACKS_ON_THE_TEST, "program_reads_reference"]:
+    for name in [*ATTACKS_ON_THE_TEST, "program_reads_reference", "library_reads_reference"]:
         assert scores[name][0] > 0, f"attack {name} did not work even beside the test:\n{scores[name][1]}"

@@ -188,3 +188,22 @@ def test_gpu_tests_skip_visibly_without_gpu(checkout, monkeypatch):
     r = checkout.pytest("katas", "--solutions")
     assert "skipped, not passed" in r.stdout
     assert "2 passed, 1 skipped" in r.stdout
+
+
+def test_a_library_loaded_beside_a_separate_judge_is_refused(checkout):
+    """Under --kata-judge separate, learner code loaded in the test's own process (a helper that went
+    around KataContext._load_native) fails the test with NotSeparable instead of running there."""
+    c_kata(checkout, "int answer(void) { return 42; }\n")
+    checkout.write("katas/98_demo/01_c/test_direct.py", """
+        from native.build import build_library
+        from native.ffi import NativeLibrary
+
+        def test_loaded_here(kata):
+            built = build_library([kata.file("demo.c")], root=kata.root, include_dirs=kata.include_dirs)
+            assert NativeLibrary(built.path, "int answer(void);").lib.answer() == 42
+        """)
+    r = checkout.pytest("katas", "--kata-judge=separate", "--kata-preload=native.ffi")
+    assert "1 failed, 2 passed" in r.stdout, r.stdout[-3000:]
+    assert "NotSeparable: the library" in r.stdout and "judging process of a separate judge" in r.stdout
+    r = checkout.pytest("katas")  # the learner's own pytest: loaded here, as always
+    assert "3 passed" in r.stdout, r.stdout[-3000:]

@@ -77,6 +77,20 @@ def test_masked_copy_counts_mask_true_elements_times_size(dtype):
     assert (moved.launches, moved.programs, moved.atomic, moved.torch_bytes) == (1, 4, 0, 0), str(moved)
 
 
+def test_widest_load_and_store_starts():
+    # launch_copy's default block is 256: 4 programs over 1000 elements, stored block by block in pid order
+    x = torch.arange(1000, dtype=torch.float32)
+    with count_bytes() as moved:
+        out = launch_copy(x)
+    assert moved.widest_load == 256, str(moved)
+    assert moved.store_starts == [out.data_ptr() + 4 * 256 * i for i in range(4)]
+    k = _kernels()
+    dst = torch.zeros(1000)
+    with count_bytes() as moved:  # mask-false lanes are not a store's start: the first even offset is
+        k.even_only[(1,)](torch.randn(1000), dst[1:], 999, BLOCK=256)
+    assert moved.store_starts == [dst[1:].data_ptr()]
+
+
 def test_unmasked_and_partial_masks():
     x = torch.randn(512)
     with count_bytes() as moved:
