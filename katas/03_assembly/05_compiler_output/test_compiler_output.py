@@ -104,7 +104,7 @@ WANT = {
 @pytest.mark.perf
 @pytest.mark.parametrize("fn", ["axpy", "sum"])
 def test_gcc_vectorized_it(kata, fn):
-    path = lib(kata).path
+    path = kata.library_file()
     body = disassemble(path, fn)
     assert body, f"no function {fn} in objdump -d of the library"
     pattern, what = WANT[fn]
