@@ -20,6 +20,7 @@
   native        toolchains for C, C++, asm and CUDA (package native/): build, ffi, measure (callgrind,
                 cachegrind), sanitize (ASan/UBSan, allocation counts), abi; no pytest
   base          standard library only, importable from every layer (native included):
-                  layout (katas, kata.toml, the schema), signals (what a fatal signal means), term
+                  layout (katas, kata.toml, the schema), signals (what a fatal signal means), term,
+                  trust (where learner code may run in this process: the separate judge's switches)
 """
 __version__ = "0.1.0"

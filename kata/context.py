@@ -34,7 +34,7 @@ class LearnerImportError(Exception):
 def import_learner_file(path: Path, modname: str, shown: str):
     """Import a learner's .py file as module `modname`. An error while importing it becomes a
     LearnerImportError that shows the learner's own frames only, the file named `shown`."""
-    from kata.judging import refuse_learner_code_here
+    from kata.trust import refuse_learner_code_here
     refuse_learner_code_here(f"the learner's {shown}")
     spec = importlib.util.spec_from_file_location(modname, path)
     mod = importlib.util.module_from_spec(spec)
@@ -167,10 +167,10 @@ class KataContext:
         if key not in self._loaded:
             built = build_library([*self._sources(sources), *map(Path, extra_sources)], root=self.root,
                                   include_dirs=self.include_dirs, flags=flags)
-            self._loaded[key] = self._load_native(built.path, cdef)
+            self._loaded[key] = self.load_native(built.path, cdef)
         return self._loaded[key]
 
-    def _load_native(self, path: Path, cdef: str, kind: str = "plain"):
+    def load_native(self, path: Path, cdef: str, kind: str = "plain"):
         """The built library, loaded here, or in the learner's worker when the judge is separate. `kind`
         names the harness's class around it (kata.remote.LIBRARY_KINDS: plain, counted, syscall,
         threads); every helper that loads learner code comes through here."""
@@ -199,7 +199,7 @@ class KataContext:
         key = ("cuda", cdef, tuple(sources or ()))
         if key not in self._loaded:
             built = build_cuda_library(self._sources(sources), root=self.root, include_dirs=self.include_dirs)
-            self._loaded[key] = self._load_native(built.path, cdef)
+            self._loaded[key] = self.load_native(built.path, cdef)
         return self._loaded[key]
 
     def cached(self, key, build):
@@ -224,6 +224,6 @@ def kata(request) -> KataContext:
         raise pytest.UsageError(f"{request.node.nodeid}: the `kata` fixture is only for tests inside katas/")
     ctx = KataContext(k, impl_dir(request.config, k), root_of(request.config), request)
     if ctx.separate:  # from here on, learner code loaded in this process is a harness mistake
-        from kata import judging
-        judging._NO_LEARNER_CODE = True
+        from kata import trust
+        trust.NO_LEARNER_CODE = True
     return ctx

@@ -26,7 +26,6 @@ SECRET: int | None = None
 _SANDBOX = None     # the zygote, in the pytest process (and inherited by each test's child)
 _JUDGE = None       # this test process's connection to its worker
 _RUNNER = None      # and to the worker that runs programs built with the learner's code (native.launch)
-_NO_LEARNER_CODE = False  # set in a test's process whose learner code must run in the worker
 _SEPARATE = False
 
 
@@ -68,6 +67,8 @@ def pytest_configure(config):
     _SANDBOX = Sandbox(hide=config.getoption("kata_hide") or [], uid=uid,
                        preload=tuple(config.getoption("kata_preload") or ())).start()
     _SEPARATE = True
+    from kata import trust
+    trust.program_runner = run_program
 
 
 def pytest_report_header(config):
@@ -110,32 +111,17 @@ def judge():
     return _JUDGE
 
 
-def refuse_learner_code_here(what: str) -> None:
-    """Called wherever learner code is loaded (a library, a module): in a test whose judge is separate,
-    loading it in the test's own process is the harness's mistake (a helper that bypassed
-    KataContext._load_native), and would put learner code beside the verdict: refuse."""
-    if _NO_LEARNER_CODE:
-        from kata.remote import NotSeparable
-        raise NotSeparable(f"{what} was about to be loaded in the judging process of a separate judge: load it "
-                           "through the kata fixture (KataContext._load_native / module()), or mark the kata "
-                           "`judge = \"shared\"` with the reason")
-
-
-def sandboxed() -> bool:
-    """Is there a sandbox to run the learner's programs in (the judge is separate)?"""
-    return _SANDBOX is not None
-
-
-def program_runner():
-    """This test process's worker for programs built with the learner's code: one of its own, without
-    the address-space limit of the workers that load learner code (AddressSanitizer needs none; each
-    program it runs gets one unless asked otherwise)."""
+def run_program(argv: list[str], **how):
+    """Run a program built with the learner's code in the sandbox (kata.trust.program_runner: what
+    native.launch calls under a separate judge), in this test process's worker for programs: one of its
+    own, without the address-space limit of the workers that load learner code (AddressSanitizer needs
+    none; each program it runs gets one unless asked otherwise)."""
     global _RUNNER
     if _RUNNER is None:
         from kata.remote import Judge
         sock, pid = _SANDBOX.spawn(program=True)
         _RUNNER = Judge(sock, pid)
-    return _RUNNER
+    return _RUNNER.run_program(argv, **how)
 
 
 # ------------------------------------------------------------------------------------ secret seeds

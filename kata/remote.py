@@ -34,6 +34,7 @@ import traceback
 from pathlib import Path
 
 from kata import wire
+from kata.trust import NotSeparable  # noqa: F401 - raised here, and by name from the worker
 
 # ------------------------------------------------------------------------------------ exceptions
 
@@ -60,11 +61,6 @@ class LearnerProcessDied(RuntimeError):
     """The learner's process died or hung up in the middle of a call."""
 
     learner_facing = True
-
-
-class NotSeparable(RuntimeError):
-    """The test uses the learner's code in a way that cannot cross a process boundary (autograd through
-    it): a harness problem, not the learner's. The kata needs `[grading] judge = "shared"`."""
 
 
 _BUILTIN_EXC = {n: c for n, c in vars(builtins).items()

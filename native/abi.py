@@ -108,7 +108,7 @@ class _Trampoline:
     _cache: dict[str, "_Trampoline"] = {}
 
     def __init__(self, path: Path):
-        from kata.judging import refuse_learner_code_here
+        from kata.trust import refuse_learner_code_here
         refuse_learner_code_here(f"the library {path.name} (for the ABI checker)")
         self.ffi = cffi.FFI()
         self.ffi.cdef(_CDEF)

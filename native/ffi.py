@@ -21,7 +21,7 @@ class NotImplementedYet(NotImplementedError):
 
 class NativeLibrary:
     def __init__(self, path: Path, cdef: str):
-        from kata.judging import refuse_learner_code_here
+        from kata.trust import refuse_learner_code_here
         refuse_learner_code_here(f"the library {Path(path).name}")
         self.ffi = cffi.FFI()
         self.ffi.cdef(cdef)

@@ -41,10 +41,9 @@ class Ran:
 def run(argv, *, timeout: float, env: dict | None = None, fetch: str | None = None,
         memory_limit: bool = True) -> Ran:
     argv = [str(a) for a in argv]
-    from kata import judging
-    if judging.sandboxed():
-        return judging.program_runner().run_program(argv, timeout=timeout, env=dict(env or {}), fetch=fetch,
-                                                     memory_limit=memory_limit)
+    from kata import trust
+    if trust.program_runner is not None:
+        return trust.program_runner(argv, timeout=timeout, env=dict(env or {}), fetch=fetch, memory_limit=memory_limit)
     here = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     return run_here(argv, timeout=timeout, env={**here, **(env or {})}, fetch=fetch, address_space=None)
 

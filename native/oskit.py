@@ -70,7 +70,7 @@ def syscall_library(kata, cdef: str, flags: list[str] = (), extra_sources: list[
     built = build_library([*files, COUNT_C, SYS_C], root=kata.root, include_dirs=kata.include_dirs, flags=list(flags),
                           libs=["-lm", f"-Wl,{wrap}"])
     from native.sanitize import COUNT_CDEF
-    lib = kata._load_native(built.path, cdef + COUNT_CDEF + _SYS_CDEF, "syscall")
+    lib = kata.load_native(built.path, cdef + COUNT_CDEF + _SYS_CDEF, "syscall")
     cache[key] = lib
     return lib
 
@@ -111,6 +111,6 @@ def threads_library(kata, cdef: str, flags: list[str] = (), extra_sources: list[
     files = [*learner_sources(kata), *map(Path, extra_sources)]
     built = build_library([*files, THREAD_C], root=kata.root, include_dirs=kata.include_dirs, flags=list(flags),
                           libs=["-lm", "-pthread", "-Wl,--wrap=pthread_create,--wrap=pthread_join"])
-    lib = kata._load_native(built.path, cdef + _THREAD_CDEF, "threads")
+    lib = kata.load_native(built.path, cdef + _THREAD_CDEF, "threads")
     cache[key] = lib
     return lib

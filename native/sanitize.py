@@ -474,4 +474,4 @@ def _build_counted(kata, cdef, sources, flags, extra_sources, include_impl) -> C
     libs = ["-lm", "-Wl,--wrap=" + ",--wrap=".join(WRAPPED)] + (["-Wl,-Bsymbolic"] if cxx else [])
     incs = ([kata.impl] if include_impl else []) + kata.include_dirs
     built = build_library([*files, *extra], root=kata.root, include_dirs=incs, flags=list(flags), libs=libs)
-    return kata._load_native(built.path, cdef + COUNT_CDEF, "counted")
+    return kata.load_native(built.path, cdef + COUNT_CDEF, "counted")

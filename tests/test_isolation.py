@@ -192,7 +192,7 @@ def test_gpu_tests_skip_visibly_without_gpu(checkout, monkeypatch):
 
 def test_a_library_loaded_beside_a_separate_judge_is_refused(checkout):
     """Under --kata-judge separate, learner code loaded in the test's own process (a helper that went
-    around KataContext._load_native) fails the test with NotSeparable instead of running there."""
+    around KataContext.load_native) fails the test with NotSeparable instead of running there."""
     c_kata(checkout, "int answer(void) { return 42; }\n")
     checkout.write("katas/98_demo/01_c/test_direct.py", """
         from native.build import build_library

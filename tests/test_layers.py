@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-BASE = {"kata.layout", "kata.signals", "kata.schema", "kata.term"}
+BASE = {"kata.layout", "kata.signals", "kata.schema", "kata.term", "kata.trust"}
 PLUGIN = {"kata.session", "kata.gpu", "kata.hypothesis_profile", "kata.isolation", "kata.failures",
           "kata.report", "kata.context", "kata.judging"}
 

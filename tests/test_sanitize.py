@@ -113,6 +113,10 @@ class FakeKata:
     def include_dirs(self):
         return [self.test_dir]
 
+    def load_native(self, path, cdef, kind="plain"):
+        from kata.remote import library_class
+        return library_class(kind)(path, cdef)
+
 
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory):
