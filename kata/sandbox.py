@@ -11,8 +11,9 @@ torch, the harness's worker side, Triton when asked), then confines itself, once
   tmpfs), and the instructor's checkout, the pristine tree and the submission are hidden under empty
   tmpfs (when the kernel allows; the pristine tree is mode 0700 root anyway);
 - resource limits: address space (no GPU; set in each worker that loads learner code, while a worker
-  that runs programs built with it, native.launch, gives each program its own), processes (per user: a fork bomb stops there), file size,
-  no core files (time is the test's own limit: every process left is killed after each test);
+  that runs programs built with it, native.launch, gives each program its own), processes (per user:
+  a fork bomb stops there), file size, no core files (time is the test's own limit: every process left
+  is killed after each test);
 - an environment with nothing of the grader's: PATH, HOME, TMPDIR, LANG and the Triton and device
   switches the tests set.
 
