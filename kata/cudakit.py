@@ -196,3 +196,76 @@ def expect_failed_launch(name: str, rc: int, outputs: dict, pointers: str,
             fail(f"{name} wrote to {label} on the host: {pointers} are DEVICE pointers; the kernel does the work.")
     if rc == 0:
         fail(f"with every GPU hidden nothing can launch, yet {name} returned 0: {hint}")
+
+
+# ------------------------------------------------------------- the CUDA driver, for instructor probes
+
+class CudaDriver:
+    """The CUDA driver API through ctypes, on the primary context (the one torch uses): enough to load
+    an instructor's probe kernel compiled to a cubin and launch it on torch's tensors. GPU tier only.
+
+        drv = CudaDriver()
+        fn = drv.kernel(cubin_path, "probe")
+        drv.launch(fn, grid=1, block=1024, args=[drv.ptr(t), drv.i32(7)]); drv.sync()
+    """
+
+    def __init__(self):
+        import ctypes
+
+        self.ctypes = ctypes
+        self.lib = ctypes.CDLL("libcuda.so.1")
+        self.call("cuInit", 0)
+        self.dev = ctypes.c_int()
+        self.call("cuDeviceGet", ctypes.byref(self.dev), 0)
+        self.ctx = ctypes.c_void_p()
+        self.call("cuDevicePrimaryCtxRetain", ctypes.byref(self.ctx), self.dev)
+        self.call("cuCtxSetCurrent", self.ctx)
+        self._modules = []
+
+    def call(self, name, *args):
+        rc = getattr(self.lib, name)(*args)
+        if rc != 0:
+            raise RuntimeError(f"{name} failed with CUresult {rc}")
+
+    def attr(self, code: int) -> int:
+        """cuDeviceGetAttribute(code) of device 0."""
+        v = self.ctypes.c_int()
+        self.call("cuDeviceGetAttribute", self.ctypes.byref(v), code, self.dev)
+        return v.value
+
+    def compute_capability(self) -> tuple[int, int]:
+        return self.attr(75), self.attr(76)
+
+    def module(self, cubin) -> "object":
+        mod = self.ctypes.c_void_p()
+        self.call("cuModuleLoadData", self.ctypes.byref(mod), self.ctypes.c_char_p(open(cubin, "rb").read()))
+        self._modules.append(mod)
+        return mod
+
+    def function(self, mod, name: str):
+        fn = self.ctypes.c_void_p()
+        self.call("cuModuleGetFunction", self.ctypes.byref(fn), mod, name.encode())
+        return fn
+
+    def kernel(self, cubin, name: str):
+        return self.function(self.module(cubin), name)
+
+    def ptr(self, tensor):
+        """A kernel argument: a torch CUDA tensor's device address."""
+        return self.ctypes.c_uint64(tensor.data_ptr())
+
+    def i32(self, value: int):
+        return self.ctypes.c_int32(int(value))
+
+    def launch(self, fn, *, grid: int, block: int, args: list, shared: int = 0) -> None:
+        c = self.ctypes
+        params = (c.c_void_p * len(args))(*[c.cast(c.pointer(a), c.c_void_p) for a in args])
+        self.call("cuLaunchKernel", fn, c.c_uint(grid), c.c_uint(1), c.c_uint(1), c.c_uint(block), c.c_uint(1),
+                  c.c_uint(1), c.c_uint(shared), None, params, None)
+
+    def sync(self) -> None:
+        self.call("cuCtxSynchronize")
+
+    def unload(self, mod) -> None:
+        self.call("cuModuleUnload", mod)
+        self._modules.remove(mod)

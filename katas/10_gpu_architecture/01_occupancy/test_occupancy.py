@@ -216,34 +216,15 @@ DEVICE_ATTRS = {  # CUdevice_attribute -> the table's column
 }
 
 
-class _Driver:
-    def __init__(self):
-        self.lib = ctypes.CDLL("libcuda.so.1")
-        self.call("cuInit", 0)
-        self.dev = ctypes.c_int()
-        self.call("cuDeviceGet", ctypes.byref(self.dev), 0)
-        self.ctx = ctypes.c_void_p()
-        self.call("cuDevicePrimaryCtxRetain", ctypes.byref(self.ctx), self.dev)
-        self.call("cuCtxSetCurrent", self.ctx)
-
-    def call(self, name, *args):
-        rc = getattr(self.lib, name)(*args)
-        if rc != 0:
-            raise RuntimeError(f"{name} failed with CUresult {rc}")
-
-    def attr(self, code: int) -> int:
-        v = ctypes.c_int()
-        self.call("cuDeviceGetAttribute", ctypes.byref(v), code, self.dev)
-        return v.value
-
-
 @pytest.mark.gpu
 @pytest.mark.time_limit(300)
 def test_against_the_driver(kata, tmp_path):
     """Kernels compiled with -maxrregcount 16..255: their real register and shared memory use, fed to your
     occupancy(), must give the blocks per SM that cuOccupancyMaxActiveBlocksPerMultiprocessor reports."""
+    from kata.cudakit import CudaDriver
+
     o = kata.module()
-    drv = _Driver()
+    drv = CudaDriver()
     cc = (drv.attr(DEVICE_ATTRS["major"]), drv.attr(DEVICE_ATTRS["minor"]))
     arch = next((a for a, row in ARCH.items() if row[0] == cc), None)
     if arch is None:

@@ -3,10 +3,14 @@
 CPU tier: banks of addresses; hand-worked warps (consecutive, strided, broadcast, 8- and 16-byte
 accesses in their half- and quarter-warp phases, masked threads); column reads of tiles of every width
 and their padding; hypothesis against an oracle that serves the warp bank by bank, one word per bank a
-pass, until every thread has its data. There is no GPU tier yet: a kernel timing strided
-shared-memory reads with clock64() against these wavefront counts is still to be written.
+pass, until every thread has its data.
+GPU tier: an instructor's kernel (support/bank_probe.cu) times strided shared-memory reads with clock64();
+the cycles, relative to stride 1, must follow your wavefront counts.
 """
 from __future__ import annotations
+
+import shutil
+import subprocess
 
 import pytest
 from hypothesis import Phase, given, settings, strategies as st
@@ -145,3 +149,50 @@ def test_hypothesis_against_the_simulation(kata, w, data):
     expect(got == waves, f"wavefronts({addresses}, {w}): {got!r}, expected {waves} (served bank by bank)")
     got = b.conflict_degree(addresses, w)
     expect(got == degree, f"conflict_degree({addresses}, {w}): {got!r}, expected {degree}")
+
+
+# ------------------------------------------------------------------------------------ GPU tier
+
+@pytest.mark.gpu
+@pytest.mark.time_limit(300)
+def test_model_against_the_gpu(kata, tmp_path):
+    """One block of 32 warps reads shared memory at buf[lane * stride] (support/bank_probe.cu, 4096 reads a
+    warp, timed with clock64()). The cycles the block takes, relative to stride 1, must follow your
+    wavefronts() of that warp's addresses within a factor of 2: strides 1 to 32, and 33 (a padded column)."""
+    import torch
+
+    from kata.cudakit import CudaDriver
+
+    b = kata.module()
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        pytest.skip("nvcc is not on PATH: the probe kernel cannot be compiled")
+    torch.zeros(1, device="cuda")  # torch's context first: the probe runs on the same (primary) one
+    drv = CudaDriver()
+    major, minor = drv.compute_capability()
+    cubin = tmp_path / "bank_probe.cubin"
+    subprocess.run([nvcc, f"-arch=sm_{major}{minor}", "-cubin", "-O3", "-o", str(cubin),
+                    str(kata.support("bank_probe.cu"))], check=True, capture_output=True)
+    fn = drv.kernel(cubin, "bank_probe")
+    cycles = torch.zeros(1, dtype=torch.int64, device="cuda")
+    sink = torch.empty(1024, device="cuda")
+
+    def timed(stride: int) -> int:
+        best = None
+        for _ in range(5):
+            drv.launch(fn, grid=1, block=1024, args=[drv.ptr(cycles), drv.ptr(sink), drv.i32(stride), drv.i32(256)])
+            drv.sync()
+            c = int(cycles.item())
+            best = c if best is None else min(best, c)
+        return best
+
+    rows = []
+    for stride in (1, 2, 4, 8, 16, 32, 33):
+        model = b.wavefronts([4 * stride * lane for lane in range(32)])
+        rows.append((stride, timed(stride), model))
+    base_cycles, base_model = rows[0][1], rows[0][2]
+    table = [(s, c / base_cycles, m / base_model) for s, c, m in rows]
+    kata.record(**{f"stride{s}": f"{r:.2f}x measured, {m:.2f}x model" for s, r, m in table})
+    bad = [(s, r, m) for s, r, m in table if not (m / 2 <= r <= m * 2)]
+    expect(not bad, "your wavefront counts do not track the measured cycles: " + "; ".join(
+        f"stride {s}: measured {r:.2f}x the cycles of stride 1, your model predicts {m:.2f}x" for s, r, m in bad))

@@ -1,6 +1,7 @@
 """Tensor Core tiles: MMA shapes and counts, padding, wave quantization, tile intensity, a tiled-matmul
 roofline. Exact (integers) or to 1e-12 (floats), on hand-worked cases, then hypothesis against oracles
-written another way (tiles and waves counted one by one)."""
+written another way (tiles and waves counted one by one). GPU tier: waves() against the measured time of
+an instructor's tiled matmul on grids just under and just over a whole wave."""
 from __future__ import annotations
 
 import math
@@ -149,3 +150,51 @@ def test_hypothesis(kata, m, n, k, b, bm, bn, bk, sms, per_sm, peak, bw):
     want_mma = sum(1 for _ in range(0, m, 16)) * sum(1 for _ in range(0, n, 8)) * sum(1 for _ in range(0, k, 16))
     got_mma = t.mma_instructions(m, n, k, "bf16", "sm_90")
     expect(got_mma == want_mma, f"mma_instructions({m}, {n}, {k}, 'bf16') = {got_mma!r}, expected {want_mma}")
+
+
+# ------------------------------------------------------------------------------------ GPU tier
+
+@pytest.mark.gpu
+@pytest.mark.time_limit(300)
+def test_waves_against_the_gpu(kata):
+    """An instructor's tiled matmul (support/wave_probe.py: one CTA per 128 x 128 tile of C, K = 8192) on
+    grids of S, S + 1, 2S and 2S + 1 tiles, S = SMs x the CTAs an SM holds (from the compiled kernel's
+    shared memory and registers). The times relative to S tiles must be within 30% of your waves()
+    relative to S tiles: one tile past a full wave costs a whole wave."""
+    import importlib.util
+
+    import torch
+
+    from kata.cudakit import CudaDriver
+    from kata.timing import gpu_ms
+
+    t = kata.module()
+    spec = importlib.util.spec_from_file_location("wave_probe", kata.support("wave_probe.py"))
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    drv = CudaDriver()
+    sms = drv.attr(16)  # CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
+    K, n = 8192, probe.BN
+    f16 = dict(device="cuda", dtype=torch.float16)
+    b = torch.randn(K, n, **f16)
+    compiled = probe.launch(torch.randn(probe.BM, K, **f16), b, torch.empty(probe.BM, n, **f16))
+    shared, regs = int(compiled.metadata.shared), max(1, int(compiled.n_regs))
+    threads = 8 * 32  # num_warps=8
+    # shared memory per SM and reserved per block, registers per SM, threads per SM (CUdevice_attribute)
+    per_sm = min(drv.attr(81) // (shared + drv.attr(111)), drv.attr(82) // (regs * threads), drv.attr(39) // threads)
+    slots = sms * per_sm
+    rows = []
+    for tiles in (slots, slots + 1, 2 * slots, 2 * slots + 1):
+        a = torch.randn(tiles * probe.BM, K, **f16)
+        c = torch.empty(tiles * probe.BM, n, **f16)
+        ms = gpu_ms(lambda: probe.launch(a, b, c))  # noqa: B023 - called right here
+        _, w, _ = t.waves(tiles * probe.BM, n, probe.BM, probe.BN, sms, per_sm)
+        rows.append((tiles, ms, w))
+        a = c = None
+    base_ms, base_w = rows[0][1], rows[0][2]
+    table = [(tiles, ms / base_ms, w / base_w) for tiles, ms, w in rows]
+    kata.record(sms=sms, ctas_per_sm=per_sm, shared_bytes=shared, registers=regs,
+                **{f"tiles{tiles}": f"{r:.2f}x measured, {m:.2f}x model" for tiles, r, m in table})
+    bad = [(tiles, r, m) for tiles, r, m in table if not (0.7 * m <= r <= 1.3 * m)]
+    expect(not bad, f"your waves() does not track the measured time ({sms} SMs, {per_sm} CTA(s) per SM): " + "; ".join(
+        f"{tiles} tiles took {r:.2f}x the time of {slots}, your waves() predicts {m:.2f}x" for tiles, r, m in bad))
