@@ -622,7 +622,8 @@ def _instruments() -> list:
         ns = vars(mod)
         snap += [(ns, k, v) for k, v in list(ns.items()) if callable(v) or isinstance(v, (frozenset, type))]
     for modname, cls in _INSTRUMENTED_CLASSES:
-        owner = getattr(sys.modules.get(modname), cls, None)
+        # (from the module's namespace: a module __getattr__, kata.toolkit's, would define, and import torch)
+        owner = vars(sys.modules[modname]).get(cls) if modname in sys.modules else None
         if isinstance(owner, type):
             ns = owner.__dict__
             snap += [(ns, k, v) for k, v in list(ns.items())]
