@@ -236,6 +236,17 @@ class CudaDriver:
     def compute_capability(self) -> tuple[int, int]:
         return self.attr(75), self.attr(76)
 
+    def cubin(self, source, dest, *flags: str):
+        """Compile an instructor's probe (a .cu file) to a cubin for this GPU with nvcc; skip the test,
+        saying so, where nvcc is missing."""
+        nvcc = shutil.which("nvcc")
+        if nvcc is None:
+            pytest.skip("nvcc is not on PATH: the probe kernel cannot be compiled")
+        major, minor = self.compute_capability()
+        subprocess.run([nvcc, f"-arch=sm_{major}{minor}", "-cubin", *flags, "-o", str(dest), str(source)],
+                       check=True, capture_output=True)
+        return dest
+
     def module(self, cubin) -> "object":
         mod = self.ctypes.c_void_p()
         self.call("cuModuleLoadData", self.ctypes.byref(mod), self.ctypes.c_char_p(open(cubin, "rb").read()))

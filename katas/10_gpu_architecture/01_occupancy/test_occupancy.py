@@ -234,18 +234,11 @@ def test_against_the_driver(kata, tmp_path):
     table = dict(zip(("max_threads_per_sm", "max_blocks_per_sm", "regs_per_sm", "smem_per_sm", "smem_optin",
                       "reserved_smem_per_block"), row[1:]))
     assert device == table, f"the test's table for {arch} disagrees with this GPU's attributes: {table} vs {device}"
-    nvcc = shutil.which("nvcc")
-    if nvcc is None:
-        pytest.skip("nvcc is not on PATH: the probe kernels cannot be compiled")
     rows, problems = [], []
     for maxreg in (16, 24, 32, 40, 48, 56, 64, 72, 96, 128, 168, 255):
-        cubin = tmp_path / f"probe{maxreg}.cubin"
-        subprocess.run([nvcc, f"-arch=sm_{cc[0]}{cc[1]}", "-cubin", f"-maxrregcount={maxreg}", "-o", str(cubin),
-                        str(kata.support(PROBE))], check=True, capture_output=True)
-        mod, fn = ctypes.c_void_p(), ctypes.c_void_p()
-        data = cubin.read_bytes()
-        drv.call("cuModuleLoadData", ctypes.byref(mod), ctypes.c_char_p(data))
-        drv.call("cuModuleGetFunction", ctypes.byref(fn), mod, b"probe")
+        cubin = drv.cubin(kata.support(PROBE), tmp_path / f"probe{maxreg}.cubin", f"-maxrregcount={maxreg}")
+        mod = drv.module(cubin)
+        fn = drv.function(mod, "probe")
         regs, static = ctypes.c_int(), ctypes.c_int()
         drv.call("cuFuncGetAttribute", ctypes.byref(regs), CU_FUNC_ATTRIBUTE_NUM_REGS, fn)
         drv.call("cuFuncGetAttribute", ctypes.byref(static), CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, fn)
@@ -259,7 +252,7 @@ def test_against_the_driver(kata, tmp_path):
                 if got != n.value:
                     problems.append(f"{show(arch, threads, regs.value, static.value + dyn)}: blocks_per_sm {got}, the "
                                     f"driver says {n.value}")
-        drv.call("cuModuleUnload", mod)
+        drv.unload(mod)
     kata.record(arch=arch, configurations=len(rows), disagreements=len(problems))
     expect(not problems, f"{len(problems)} of {len(rows)} configurations disagree with the driver:\n  "
            + "\n  ".join(problems[:10]))

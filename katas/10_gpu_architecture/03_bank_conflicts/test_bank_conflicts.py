@@ -9,9 +9,6 @@ the cycles, relative to stride 1, must follow your wavefront counts.
 """
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
 from hypothesis import Phase, given, settings, strategies as st
 
@@ -164,16 +161,9 @@ def test_model_against_the_gpu(kata, tmp_path):
     from kata.cudakit import CudaDriver
 
     b = kata.module()
-    nvcc = shutil.which("nvcc")
-    if nvcc is None:
-        pytest.skip("nvcc is not on PATH: the probe kernel cannot be compiled")
     torch.zeros(1, device="cuda")  # torch's context first: the probe runs on the same (primary) one
     drv = CudaDriver()
-    major, minor = drv.compute_capability()
-    cubin = tmp_path / "bank_probe.cubin"
-    subprocess.run([nvcc, f"-arch=sm_{major}{minor}", "-cubin", "-O3", "-o", str(cubin),
-                    str(kata.support("bank_probe.cu"))], check=True, capture_output=True)
-    fn = drv.kernel(cubin, "bank_probe")
+    fn = drv.kernel(drv.cubin(kata.support("bank_probe.cu"), tmp_path / "bank_probe.cubin", "-O3"), "bank_probe")
     cycles = torch.zeros(1, dtype=torch.int64, device="cuda")
     sink = torch.empty(1024, device="cuda")
 
