@@ -8,6 +8,7 @@
   kata.program(driver, ...)  a driver program from support/ built with the learner's code
   kata.cuda_report(name)     nvcc's resource report (registers, spills, shared memory)
   kata.cuda_library(cdef)    the learner's CUDA built into a shared library
+  kata.probe(name)           an instructor's probe module from support/, loaded where the learner's code is
   kata.record(**metrics)     figures attached to this test's report and the grader's output
   kata.cached(key, build)    build() once per test (native.sanitize's counted libraries use it)
 """
@@ -132,6 +133,29 @@ class KataContext:
             return mod
         mod = import_learner_file(path, f"kata_impl_{self.kata.name}_{path.stem}", display_path(path, self.root))
         self._loaded[("py", name)] = mod
+        return mod
+
+    def probe(self, name: str):
+        """An instructor's module from the kata's support/ folder (`name`, e.g. "probes.py"), loaded in
+        the process that holds the learner's code: in the learner's worker when the judge is separate,
+        here otherwise. Its functions do what must happen beside the learner's library (read and write
+        memory at the addresses it returns, walk its structs) and return data: handles the test passes
+        (a `kata.library()`) arrive there as the learner's own objects, and only numbers, arrays and the
+        like come back, for the test to judge. It sees the learner's objects, so what it returns is as
+        trustworthy as the learner's own outputs: check it, as those are checked."""
+        if ("probe", name) in self._loaded:
+            return self._loaded[("probe", name)]
+        path = self.kata.dir / "support" / name
+        if path.suffix != ".py" or not path.is_file():
+            raise FileNotFoundError(f"{self.kata.rel}: no probe support/{name} (a .py file beside the tests)")
+        if self.separate:
+            from kata import judging
+            mod = judging.judge().load_probe(path)
+        else:
+            spec = importlib.util.spec_from_file_location(f"kata_probe_{self.kata.name}_{path.stem}", path)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+        self._loaded[("probe", name)] = mod
         return mod
 
     # -- native code

@@ -503,6 +503,10 @@ class Judge:
         return self._load({"op": "load_module", "main": path.name, "display": display, "files": names},
                           [files[n] for n in names])
 
+    def load_probe(self, path: Path):
+        """An instructor's probe module (KataContext.probe), loaded in the worker beside the learner's code."""
+        return self._load({"op": "load_probe", "name": path.name}, [path.read_bytes()])
+
     def load_library(self, so: Path, cdef: str, kind: str = "plain"):
         library_class(kind)  # an unknown kind is the harness's mistake: say so here
         return self._load({"op": "load_library", "name": so.name, "cdef": cdef, "kind": kind}, [so.read_bytes()])
@@ -703,6 +707,8 @@ class Worker:
             return self._load_module(header, bufs)
         if op == "run_program":
             return self._run_program(header, bufs)
+        if op == "load_probe":
+            return self._load_probe(header, bufs)
         if op == "load_library":
             so = self.home / Path(str(header["name"])).name
             so.write_bytes(bufs[0])
@@ -763,6 +769,17 @@ class Worker:
         names = sorted(ran.files)
         return ({"op": "ok", "rc": ran.returncode, "stdout": ran.stdout, "stderr": ran.stderr, "files": names},
                 [ran.files[n] for n in names])
+
+    def _load_probe(self, header, bufs):
+        import importlib.util
+        where = self.home / "probes"
+        where.mkdir(exist_ok=True)
+        path = where / Path(str(header["name"])).name
+        path.write_bytes(bufs[0])
+        spec = importlib.util.spec_from_file_location(f"kata_probe_{path.stem}", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return {"op": "ok", "value": self._handle(mod)}, []
 
     def _load_module(self, header, bufs):
         for name, data in zip(header["files"], bufs):

@@ -52,59 +52,53 @@ def test_align_up(kata):
         assert got == want, f"align_up({x}, {a}) = {got}, expected {want}"
 
 
-def addr(lib, p):
-    return int(lib.ffi.cast("uintptr_t", p))
-
-
 def test_allocator_alignment(kata):
-    lib = kata.library(CDEF)
-    live = []
-    for align in [1, 2, 8, 16, 32, 64, 128, 4096]:
-        for size in [1, 3, 8, 63, 64, 100, 4095, 4096, 10000]:
-            p = lib.aligned_malloc(size, align)
-            a = addr(lib, p)
-            assert a != 0, f"aligned_malloc({size}, {align}) returned NULL"
-            assert a % align == 0, f"aligned_malloc({size}, {align}) returned {a:#x}, which is {a % align} bytes past a multiple of {align}"
-            ctypes.memset(a, 0xAB, size)  # the whole block must be usable
-            live.append((a, size, p))
-    spans = sorted((a, a + s) for a, s, _ in live)
+    lib, probe = kata.library(CDEF), kata.probe("probes.py")
+    requests = [(size, align) for align in [1, 2, 8, 16, 32, 64, 128, 4096]
+                for size in [1, 3, 8, 63, 64, 100, 4095, 4096, 10000]]
+    got = probe.allocate(lib, requests)  # each block is filled with 0xAB: the whole block must be usable
+    for (size, align), a in zip(requests, got):
+        assert a != 0, f"aligned_malloc({size}, {align}) returned NULL"
+        assert a % align == 0, f"aligned_malloc({size}, {align}) returned {a:#x}, which is {a % align} bytes past a multiple of {align}"
+    spans = sorted((a, a + size) for (size, _), a in zip(requests, got))
     for (a0, e0), (a1, _) in zip(spans, spans[1:]):
         assert e0 <= a1, f"two live blocks overlap: [{a0:#x}, {e0:#x}) and one starting at {a1:#x}"
-    for _, _, p in live:
-        lib.aligned_free(p)
-    lib.aligned_free(lib.ffi.NULL)  # freeing NULL does nothing
+    probe.free(lib, got + [0])  # freeing NULL does nothing
 
 
 def test_allocator_rejects_bad_alignment(kata):
-    lib = kata.library(CDEF)
+    lib, probe = kata.library(CDEF), kata.probe("probes.py")
     for align in [0, 3, 12, 48, 100]:
-        p = lib.aligned_malloc(64, align)
-        assert addr(lib, p) == 0, f"aligned_malloc(64, {align}): {align} is not a power of two, expected NULL"
+        a = probe.allocate(lib, [(64, align)])[0]
+        assert a == 0, f"aligned_malloc(64, {align}): {align} is not a power of two, expected NULL (got {a:#x})"
 
 
 def test_allocator_stress(kata):
     # Thousands of allocations and frees in random order: a free() of the wrong pointer, or a header
     # written outside the block, makes glibc abort (SIGABRT) or corrupts what later blocks hold.
-    lib = kata.library(CDEF)
+    lib, probe = kata.library(CDEF), kata.probe("probes.py")
     rng = random.Random(7)
-    live = {}
+    ops, live, allocs = [], [], []
     for step in range(6000):
         if live and rng.random() < 0.45:
-            key = rng.choice(list(live))
-            a, size, p, fill = live.pop(key)
-            got = ctypes.string_at(a, size)
-            assert got == bytes([fill]) * size, f"a live block's contents changed (step {step}): blocks overlap or a header was written inside one"
-            lib.aligned_free(p)
+            k = live.pop(rng.randrange(len(live)))
+            ops.append(("free", k))
         else:
             size, align = rng.randrange(1, 3000), 1 << rng.randrange(0, 13)
-            p = lib.aligned_malloc(size, align)
-            a = addr(lib, p)
-            assert a and a % align == 0, f"aligned_malloc({size}, {align}) returned {a:#x}"
-            fill = step % 251
-            ctypes.memset(a, fill, size)
-            live[step] = (a, size, p, fill)
-    for a, size, p, fill in live.values():
-        lib.aligned_free(p)
+            live.append(len(allocs))
+            allocs.append((size, align, step % 251, step))
+            ops.append(("alloc", size, align, step % 251))
+    got = probe.churn(lib, ops)
+    for step, (op, r) in enumerate(zip(ops, got)):
+        if op[0] == "alloc":
+            _, size, align, _ = op
+            assert r and r % align == 0, f"aligned_malloc({size}, {align}) returned {r:#x} (step {step})"
+        else:
+            size, _, fill, _ = allocs[op[1]]
+            assert r == bytes([fill]) * size, (
+                f"a live block's contents changed (step {step}): blocks overlap or a header was written inside one")
+    assert len(got) == len(ops), f"the probe stopped after {len(got)} of {len(ops)} operations"
+    probe.free(lib, [got[allocs[k][3]] for k in live])
 
 
 @pytest.mark.parametrize("types", [
