@@ -199,10 +199,12 @@ def clashing_modules(root: Path) -> dict[str, list[str]]:
     return {name: dirs for name, dirs in seen.items() if len(set(dirs)) > 1 and name != "__init__.py"}
 
 
-# pytest's options for checking as `kata grade` runs learner code: in kata.sandbox's worker, with what
-# the worker should import before it is confined (the same for every kata of the session).
-JUDGE_OPTIONS = ["--kata-judge=separate", "--kata-preload=torch", "--kata-preload=kata.tritonkit",
-                 "--kata-preload=native.ffi", "--kata-preload=_cffi_backend"]
+def judge_options(root: Path, katas: list[Kata]) -> list[str]:
+    """pytest's options for checking as `kata grade` runs learner code: in kata.sandbox's worker, with
+    what the worker should import before it is confined (what any of the session's katas needs)."""
+    from kata.grade import preloads
+    return ["--kata-judge=separate", *sorted({o for k in katas for o in preloads(root, k)})]
+
 
 
 def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False,
@@ -232,7 +234,7 @@ def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False,
         clock[0] = now
 
     stage(f"stubs ({len(katas)} katas)")
-    judged = JUDGE_OPTIONS if judge == "separate" else []
+    judged = judge_options(root, katas) if judge == "separate" else []
     by = by_kata(run_pytest(root, paths, [*judged], workers, select))
     for k in katas:
         verdicts[k.rel].rows["stub"] = by.get(k.rel, [])

@@ -213,8 +213,16 @@ def judging_options(j: Judging, tree: Path, kata: Kata) -> list[str]:
     out += ["--kata-judge=separate", f"--kata-sandbox-uid={free_uid(j.uid_base + next(_UIDS))}"]
     for path in j.hide:
         out += [f"--kata-hide={path}"]
+    return out + preloads(tree, kata)
+
+
+def preloads(tree: Path, kata: Kata) -> list[str]:
+    """What the sandbox's zygote imports before it is confined, for this kata: only what its tests and
+    files use (a zygote and test children that hold torch fork and exit more slowly in every test)."""
+    out = []
     folder = tree / "katas" / kata.rel
-    text = "\n".join(p.read_text(errors="replace") for p in [*folder.glob("test*.py"), *(folder / f for f in kata.files)]
+    text = "\n".join(p.read_text(errors="replace") for p in [*folder.glob("test*.py"), *folder.glob("support/*.py"),
+                                                             *(folder / f for f in kata.files)]
                     if p.suffix == ".py" and p.is_file())
     if kata.language == "triton" or "tritonkit" in text:
         out += ["--kata-preload=kata.tritonkit"]
