@@ -106,8 +106,8 @@ def judge():
     global _JUDGE
     if _JUDGE is None:
         from kata.remote import Judge
-        sock, pid = _SANDBOX.spawn()
-        _JUDGE = Judge(sock, pid)
+        sock, pid, crash = _SANDBOX.spawn()
+        _JUDGE = Judge(sock, pid, crash)
     return _JUDGE
 
 
@@ -119,8 +119,8 @@ def run_program(argv: list[str], **how):
     global _RUNNER
     if _RUNNER is None:
         from kata.remote import Judge
-        sock, pid = _SANDBOX.spawn(program=True)
-        _RUNNER = Judge(sock, pid)
+        sock, pid, crash = _SANDBOX.spawn(program=True)
+        _RUNNER = Judge(sock, pid, crash)
     return _RUNNER.run_program(argv, **how)
 
 

@@ -383,12 +383,17 @@ class RemoteObject:
         return self._do("exit")
 
 
+# faulthandler's first line ("Fatal Python error: Segmentation fault") -> the signal
+_FATAL = {"Segmentation fault": 11, "Bus error": 7, "Floating-point exception": 8, "Floating point exception": 8,
+          "Aborted": 6, "Illegal instruction": 4}
+
+
 class Judge:
     """The test process's side of one worker."""
 
-    def __init__(self, sock: socket.socket, pid: int):
+    def __init__(self, sock: socket.socket, pid: int, crash_fd: int = -1):
         self.peer = Peer(sock, self._serve)
-        self.pid = pid
+        self.pid, self.crash_fd = pid, crash_fd
         self._callbacks: dict[int, object] = {}
         self._ids = itertools.count(1)
 
@@ -449,6 +454,9 @@ class Judge:
         try:
             reply, rbufs = self.peer.ask(header, bufs)
         except (EOFError, ConnectionError, OSError) as e:
+            crashed = self._fatal_signal()
+            if crashed:
+                raise LearnerProcessDied(f"CRASH: the learner's process died with {crashed} in the middle of a call") from None
             raise LearnerProcessDied(
                 f"the learner's process ended in the middle of a call ({self._how_it_ended() or e}): the code "
                 "under test crashed, called exit(), or ran out of memory or time") from None
@@ -483,6 +491,25 @@ class Judge:
             return f"exit status {os.WEXITSTATUS(status)}"
         return ""
 
+    def _fatal_signal(self) -> str:
+        """The fatal signal the worker's faulthandler reported ("" if none): its first line names it."""
+        if self.crash_fd < 0:
+            return ""
+        import select
+        import signal
+        from kata.signals import describe_signal
+        text = b""
+        if select.select([self.crash_fd], [], [], 0.5)[0]:  # it writes as the signal arrives
+            try:
+                text = os.read(self.crash_fd, 4096)
+            except OSError:
+                pass
+        first = text.decode(errors="replace").strip().splitlines()[:1]
+        for name, signum in _FATAL.items():
+            if first and first[0].endswith(name):
+                return describe_signal(signum)
+        return ""
+
     # requests the worker sends: run a callback of the test's
     def _serve(self, header, bufs):
         if header.get("op") != "callback":
@@ -515,6 +542,9 @@ class Judge:
         try:
             reply, rbufs = self.peer.ask(header, bufs)
         except (EOFError, ConnectionError, OSError) as e:
+            crashed = self._fatal_signal()
+            if crashed:
+                raise LearnerProcessDied(f"CRASH: the learner's process died with {crashed} while loading your code") from None
             raise LearnerProcessDied(f"the learner's process ended while loading your code ({self._how_it_ended() or e}): "
                                      "its top level crashed or called exit()") from None
         if reply["op"] == "err":

@@ -22,7 +22,7 @@ the pytest process asks the zygote to kill what is left (`reap`): as its own use
 that user, which a worker's children cannot escape by changing session.
 
     Sandbox(hide=[...], uid=None).start()   in the pytest process, before collection
-    sandbox.spawn() -> (socket, pid)        in a test's forked child
+    sandbox.spawn() -> (socket, pid, crash_fd)  in a test's forked child
     sandbox.reap()                          in the pytest process, after each test
     sandbox.report                          what confinement took effect, in words
 """
@@ -103,20 +103,24 @@ class Sandbox:
         self.report = self.report[len("ready"):].strip()
         return self
 
-    def spawn(self, program: bool = False) -> tuple[socket.socket, int]:
-        """A new worker, connected to this (test) process. `program`: a worker that only runs programs
-        (native.launch), without the address-space limit: each program it runs gets its own."""
+    def spawn(self, program: bool = False) -> tuple[socket.socket, int, int]:
+        """A new worker, connected to this (test) process: (socket, pid, crash_fd). `program`: a worker
+        that only runs programs (native.launch), without the address-space limit: each program it runs
+        gets its own. `crash_fd` reads what the worker's faulthandler writes when a fatal signal ends
+        it (the zygote, not this process, is its parent: waitpid cannot tell)."""
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        crash_r, crash_w = os.pipe()
         try:
-            socket.send_fds(self.ctl, [b"spawn-program" if program else b"spawn"], [theirs.fileno()])
+            socket.send_fds(self.ctl, [b"spawn-program" if program else b"spawn"], [theirs.fileno(), crash_w])
             while True:
                 msg = self.ctl.recv(64)
                 if not msg:
                     raise RuntimeError("the learner's sandbox is gone")
                 if msg.startswith(b"pid "):
-                    return mine, int(msg[4:])
+                    return mine, int(msg[4:]), crash_r
         finally:
             theirs.close()
+            os.close(crash_w)
 
     def reap(self) -> None:
         """Kill every process the last test's workers left."""
@@ -185,7 +189,7 @@ def _zygote(box: Sandbox, ctl: socket.socket, ready_fd: int) -> None:
             spare = _Spare(ctl, home, box)
             continue
         if msg in (b"spawn", b"spawn-program") and fds:
-            pid = spare.start(fds[0], program=msg == b"spawn-program")
+            pid = spare.start(fds, program=msg == b"spawn-program")
             for fd in fds:
                 os.close(fd)
             workers.append(pid)
@@ -205,17 +209,17 @@ class _Spare:
             ctl.close()
             self.mine.close()
             try:
-                msg, fds, _, _ = socket.recv_fds(theirs, 16, 1)
+                msg, fds, _, _ = socket.recv_fds(theirs, 16, 2)
             except OSError:
                 msg, fds = b"", []
-            if not fds:
+            if len(fds) != 2:
                 os._exit(0)
             theirs.close()
-            _worker(fds[0], home, box, program=msg == b"go-program")
+            _worker(fds[0], home, box, program=msg == b"go-program", crash_fd=fds[1])
         theirs.close()
 
-    def start(self, fd: int, program: bool = False) -> int:
-        socket.send_fds(self.mine, [b"go-program" if program else b"go"], [fd])
+    def start(self, fds: list[int], program: bool = False) -> int:
+        socket.send_fds(self.mine, [b"go-program" if program else b"go"], fds[:2])
         self.mine.close()
         return self.pid
 
@@ -253,7 +257,7 @@ def _wait(dying: list[int], block: bool) -> None:
             dying.remove(pid)
 
 
-def _worker(fd: int, home: Path, box: Sandbox, program: bool = False) -> None:
+def _worker(fd: int, home: Path, box: Sandbox, program: bool = False, crash_fd: int = -1) -> None:
     try:
         os.setpgid(0, 0)
         if box.address_space and not program:
@@ -268,7 +272,9 @@ def _worker(fd: int, home: Path, box: Sandbox, program: bool = False) -> None:
         out = os.open(str(home / "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(out, 1)
         os.dup2(out, 2)
-        _close_fds_but({0, 1, 2, fd})
+        _close_fds_but({0, 1, 2, fd, crash_fd})
+        import faulthandler
+        faulthandler.enable(file=crash_fd, all_threads=False)  # a fatal signal is named to the judge
         from kata import remote
         sock = socket.socket(fileno=fd)
         remote.serve(sock, home)

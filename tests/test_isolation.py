@@ -207,3 +207,43 @@ def test_a_library_loaded_beside_a_separate_judge_is_refused(checkout):
     assert "NotSeparable: the library" in r.stdout and "judging process of a separate judge" in r.stdout
     r = checkout.pytest("katas")  # the learner's own pytest: loaded here, as always
     assert "3 passed" in r.stdout, r.stdout[-3000:]
+
+
+@pytest.mark.parametrize("body, signal_name", [("*nowhere = 1; return 42;", "SIGSEGV"),
+                                              ("return 42 / zero;", "SIGFPE"),
+                                              ("abort(); return 42;", "SIGABRT")])
+def test_a_crash_in_the_learner_process_names_its_signal(checkout, body, signal_name):
+    """Under a separate judge the worker's parent is the sandbox's zygote, not the test: the signal that
+    ended it still reaches the failure message (the worker's faulthandler writes it to the judge)."""
+    c_kata(checkout, "#include <stdlib.h>\nint *volatile nowhere = 0;\nvolatile int zero = 0;\n"
+                     f"int answer(void) {{ {body} }}\n")
+    r = checkout.pytest("katas", "--kata-judge=separate", "--kata-preload=native.ffi")
+    assert f"CRASH: the learner's process died with {signal_name}" in r.stdout, r.stdout[-3000:]
+    assert "1 failed, 1 passed" in r.stdout, r.stdout[-3000:]
+
+
+def test_a_probe_runs_beside_the_learner_library_and_returns_data(checkout):
+    """kata.probe: an instructor's support/ module, loaded where the learner's library is (the worker
+    under a separate judge): it reads memory at an address the library returned and hands back bytes."""
+    c_kata(checkout, "static char msg[] = \"hello\";\nint answer(void) { return 42; }\n"
+                     "const char *greeting(void) { return msg; }\n")
+    checkout.write("katas/98_demo/01_c/support/probes.py", """
+        import ctypes, os
+
+        def read_greeting(lib):
+            p = lib.greeting()
+            return {"text": ctypes.string_at(int(lib.ffi.cast("uintptr_t", p))), "pid": os.getpid()}
+        """)
+    checkout.write("katas/98_demo/01_c/test_probe.py", """
+        import os
+
+        def test_greeting(kata):
+            lib = kata.library("const char *greeting(void);")
+            got = kata.probe("probes.py").read_greeting(lib)
+            assert got["text"] == b"hello", got
+            print("PROBE-PID", "same" if got["pid"] == os.getpid() else "other")
+        """)
+    r = checkout.pytest("katas", "-s", "--kata-judge=separate", "--kata-preload=native.ffi")
+    assert "3 passed" in r.stdout and "PROBE-PID other" in r.stdout, r.stdout[-3000:]
+    r = checkout.pytest("katas", "-s")
+    assert "3 passed" in r.stdout and "PROBE-PID same" in r.stdout, r.stdout[-3000:]
