@@ -6,10 +6,7 @@ Arrays sit between guard words, at chosen alignments, so reading one element too
 gives a recognisable answer; strings also end right at the edge of an unmapped page. Then a
 deterministic instruction count (callgrind) asks for an unrolled sum.
 """
-import ctypes
-import json
 import mmap
-import os
 import signal
 
 import numpy as np
@@ -33,16 +30,26 @@ GUARD_BEFORE = 0x7EEE_EEEE_EEEE_0001
 GUARD_AFTER = 0x7EEE_EEEE_EEEE_0002
 MARGIN = 8
 
-_cache: dict = {}
+
+class Functions:
+    """The implementation under test: the library, built with the ABI trampoline, and the kata's probe
+    (support/probes.py), which lays out the inputs and makes every call through the trampoline where
+    the learner's code runs, and returns what it saw for the checks here."""
+
+    def __init__(self, kata):
+        self.lib = kata.library(CDEF, extra_sources=[abi.SOURCE])
+        self.probe = kata.probe("probes.py")
 
 
-def functions(kata) -> abi.Checked:
-    """The implementation under test, every call checked by the ABI trampoline (built once per test
-    process: each test runs in its own forked child)."""
-    key = str(kata.impl)
-    if key not in _cache:
-        _cache[key] = abi.checked(kata.library(CDEF, extra_sources=[abi.SOURCE]))
-    return _cache[key]
+def functions(kata) -> Functions:
+    return Functions(kata)
+
+
+def raise_violation(r: dict) -> None:
+    """The ABI checker's finding on the call, raised here as the checked call would have raised it."""
+    __tracebackhide__ = True
+    if "violation" in r:
+        raise abi.AbiViolation(r["violation"])
 
 
 def show_array(values, offset) -> str:
@@ -54,31 +61,29 @@ def show_array(values, offset) -> str:
     return f"a = [{body}] (n = {n}{where})"
 
 
-class Words:
-    """int64 values laid out with guard words around them, a[0] at a chosen offset (in words) past a
-    64-byte boundary, so code that assumes aligned arrays meets an unaligned one."""
+def call_on_words(f: Functions, fn: str, values, offset: int = 0) -> dict:
+    """fn(a, n) on int64 values laid out (by the probe) with guard words around them, a[0] at a chosen
+    offset (in words) past a 64-byte boundary, so code that assumes aligned arrays meets an unaligned
+    one. Returns the probe's observations: the result or the ABI checker's message, where a[0] sat in
+    the block ("start") and the block (guards included) after the call."""
+    return f.probe.words(f.lib, fn, values, offset, GUARD_BEFORE, GUARD_AFTER, MARGIN)
 
-    def __init__(self, values, offset: int = 0):
-        n = len(values)
-        self.full = np.empty(n + 2 * MARGIN + 8, dtype=np.int64)
-        base = self.full.ctypes.data
-        self.start = MARGIN + ((8 * offset - base - 8 * MARGIN) % 64) // 8
-        self.full[:self.start] = GUARD_BEFORE
-        self.full[self.start + n:] = GUARD_AFTER
-        self.full[self.start:self.start + n] = np.asarray(values, dtype=np.int64)
-        self.n = n
-        self.ptr = base + 8 * self.start  # passed as an address: exact even for n = 0
-        self.before = self.full.copy()
 
-    def check_untouched(self, fn: str, on: str) -> None:
-        changed = np.flatnonzero(self.full != self.before)
-        if changed.size:
-            i = int(changed[0]) - self.start
-            raise AssertionError(
-                f"{fn} wrote to memory on {on}: the word at a[{i}] changed from {int(self.before[changed[0]])} "
-                f"to {int(self.full[changed[0]])} ({changed.size} word(s) in all). The array is const: "
-                "read it, never store into it (a mov with the operands the wrong way round? In AT&T syntax the "
-                "destination comes last).")
+def check_untouched(r: dict, values: list[int], fn: str, on: str) -> None:
+    """The block after the call against what was laid out before it: guards, values, guards."""
+    start, after = r["start"], r["after"]
+    before = np.full(len(values) + 2 * MARGIN + 8, GUARD_AFTER, dtype=np.int64)
+    before[:start] = GUARD_BEFORE
+    before[start:start + len(values)] = np.asarray(values, dtype=np.int64)
+    assert after.shape == before.shape, f"the probe's block has {after.size} words, expected {before.size}"
+    changed = np.flatnonzero(after != before)
+    if changed.size:
+        i = int(changed[0]) - r["start"]
+        raise AssertionError(
+            f"{fn} wrote to memory on {on}: the word at a[{i}] changed from {int(before[changed[0]])} "
+            f"to {int(after[changed[0]])} ({changed.size} word(s) in all). The array is const: "
+            "read it, never store into it (a mov with the operands the wrong way round? In AT&T syntax the "
+            "destination comes last).")
 
 
 def junk_register(diff: int, n_args: int) -> str | None:
@@ -142,10 +147,11 @@ def explain_sum(got: int, want: int, values: list[int]) -> str:
 
 def check_sum(f, values, offset=0):
     values = [int(v) for v in values]
-    w = Words(values, offset)
     on = show_array(values, offset)
-    got = f.sum_i64(w.ptr, w.n)
-    w.check_untouched("sum_i64", on)
+    r = call_on_words(f, "sum_i64", values, offset)
+    raise_violation(r)
+    check_untouched(r, values, "sum_i64", on)
+    got = r["got"]
     want = abi.wrap(sum(values))
     if got != want:
         raise AssertionError(f"sum_i64 on {on}: returned {got}, expected {want}.\n  {explain_sum(got, want, values)}")
@@ -221,10 +227,11 @@ def explain_max(got: int, want: int, values: list[int]) -> str:
 
 def check_max(f, values, offset=0):
     values = [int(v) for v in values]
-    w = Words(values, offset)
     on = show_array(values, offset)
-    got = f.max_i64(w.ptr, w.n)
-    w.check_untouched("max_i64", on)
+    r = call_on_words(f, "max_i64", values, offset)
+    raise_violation(r)
+    check_untouched(r, values, "max_i64", on)
+    got = r["got"]
     want = max(values)
     if got != want:
         raise AssertionError(f"max_i64 on {on}: returned {got}, expected {want}.\n  {explain_max(got, want, values)}")
@@ -296,16 +303,17 @@ def check_strlen(f, s: bytes, offset: int = 0, tail: int = 48):
     """s at `offset` bytes past a 64-byte boundary, then its 0 byte, then `tail` non-zero bytes and
     a final 0 (so a strlen that misses the terminator gives a wrong number instead of crashing)."""
     assert b"\0" not in s
-    buf = np.full(len(s) + tail + 192, FILL, dtype=np.uint8)
-    start = 64 + (offset - buf.ctypes.data) % 64
-    buf[start:start + len(s)] = np.frombuffer(s, dtype=np.uint8)
-    buf[start + len(s)] = 0
-    buf[start + len(s) + 1 + tail:] = 0
-    before = buf.copy()
-    got = f.my_strlen(buf.ctypes.data + start)
+    r = f.probe.strlen(f.lib, s, offset, tail, FILL)  # the buffer is laid out, and the call made, there
+    raise_violation(r)
+    got = r["got"]
     shown = repr(s) if len(s) <= 40 else repr(s[:32]) + f"... ({len(s)} bytes)"
     on = f"s = {shown}" + (f" starting {offset} bytes past a 64-byte boundary" if offset else "")
-    if not np.array_equal(buf, before):
+    before = np.full(len(s) + tail + 192, FILL, dtype=np.uint8)  # as the probe laid it out, from s's start
+    start = r["start"]
+    before[start:start + len(s)] = np.frombuffer(s, dtype=np.uint8)
+    before[start + len(s)] = 0
+    before[start + len(s) + 1 + tail:] = 0
+    if r["after"] != before.tobytes():
         raise AssertionError(f"my_strlen wrote to the string on {on}: it is const, only read it.")
     if got != len(s):
         raise AssertionError(f"my_strlen on {on}: returned {got}, expected {len(s)}.\n  "
@@ -344,6 +352,8 @@ _EDGE_LENGTHS = list(range(0, 66)) + [127, 128, 129, 255, 256, 257, 1000]
 
 
 def _edge_cases():
+    """(what, start, n): an n-byte string at offset `start` in three pages whose first and last are
+    not mapped."""
     cases = []
     for n in _EDGE_LENGTHS:
         cases.append(("whose terminating 0 is the last byte before an unmapped page", PAGE + PAGE - 1 - n, n))
@@ -352,45 +362,13 @@ def _edge_cases():
     return cases
 
 
-def _strlen_at_page_edges(f, cases, out):
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    mem = mmap.mmap(-1, 3 * PAGE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
-    addr = ctypes.addressof(ctypes.c_char.from_buffer(mem))
-    for page in (0, 2):
-        if libc.mprotect(addr + page * PAGE, PAGE, 0) != 0:
-            raise OSError(ctypes.get_errno(), "mprotect failed")
-    for i, (_, start, n) in enumerate(cases):
-        mem[PAGE:2 * PAGE] = b"A" * PAGE
-        mem[start:start + n] = bytes(b"abcdefghijklmnopqrstuvwxyz"[j % 26] for j in range(n))
-        mem[start + n] = 0
-        out.write(json.dumps({"start": i}) + "\n")
-        got = f.my_strlen(addr + start)
-        out.write(json.dumps({"done": i, "got": got}) + "\n")
-
-
 def test_strlen_at_page_edges(kata):
+    # The probe runs every case in a forked child where the learner's code is, reporting progress line
+    # by line: a fault names the string it happened on.
     f = functions(kata)
     cases = _edge_cases()
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: run every case, report progress line by line
-        os.close(rfd)
-        out = os.fdopen(wfd, "w", buffering=1)
-        try:
-            _strlen_at_page_edges(f, cases, out)
-        except NotImplementedError as e:
-            out.write(json.dumps({"todo": str(e)}) + "\n")
-        except AssertionError as e:
-            out.write(json.dumps({"assert": str(e)}) + "\n")
-        except BaseException as e:  # noqa: BLE001
-            out.write(json.dumps({"error": f"{type(e).__name__}: {e}"}) + "\n")
-        out.flush()
-        os._exit(0)
-    os.close(wfd)
-    with os.fdopen(rfd) as r:
-        lines = [json.loads(line) for line in r if line.strip()]
-    _, status = os.waitpid(pid, 0)
+    ran = f.probe.strlen_at_page_edges(f.lib, [(start, n) for _, start, n in cases])
+    lines = ran["lines"]
     started, results = None, {}
     for m in lines:
         if "todo" in m:
@@ -403,10 +381,10 @@ def test_strlen_at_page_edges(kata):
             started = m["start"]
         if "done" in m:
             results[m["done"]] = m["got"]
-    if os.WIFSIGNALED(status):
+    if ran["signal"] is not None:
         what, _, n = cases[started]
         raise AssertionError(
-            f"my_strlen crashed with {signal.Signals(os.WTERMSIG(status)).name} on a {n}-byte string {what}.\n  It read memory outside the string and its terminator. Loads of 8, 16 or 32 bytes "
+            f"my_strlen crashed with {signal.Signals(ran['signal']).name} on a {n}-byte string {what}.\n  It read memory outside the string and its terminator. Loads of 8, 16 or 32 bytes "
             "from an arbitrary address can cross into the next page: a byte-at-a-time loop never does, and "
             "a wide load is safe only when aligned to its own width (an aligned 16-byte block never straddles "
             "two pages), with the bytes before s masked off. Never read before s's page, either.")

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from kata.testing import assert_unchanged
-from kata.toolkit import at_offset, before_unmapped_page
 from native import abi
 from native.measure import callgrind
 
@@ -17,14 +16,28 @@ ABI_CDEF = "long dot_f32(const float *a, const float *b, long n);"  # the trampo
 EPS = np.finfo(np.float32).eps
 
 
+class Dot:
+    """dot_f32, run by the kata's probe (support/probes.py) where the learner's code is, with the arrays
+    placed there: at a byte offset past a 64-byte boundary, or ending right before an unmapped page."""
+
+    def __init__(self, kata):
+        self.lib = kata.library(CDEF)
+        self.probe = kata.probe("probes.py")
+
+    def __call__(self, a, b, where_a=None, where_b=None):
+        return self.probe.dot_f32(self.lib, a, b, where_a, where_b)
+
+
 def lib(kata):
-    return kata.library(CDEF)
+    return Dot(kata)
 
 
-def check(L, a, b, what):
+def check(L, a, b, what, where_a=None, where_b=None):
+    """dot_f32 on a and b (placed at where_a and where_b: see probes.place): the value, then the inputs
+    left as they were."""
     __tracebackhide__ = True
-    before_a, before_b = a.copy(), b.copy()
-    got = float(L.dot_f32(a, b, len(a)))
+    r = L(a, b, where_a, where_b)
+    got = r["got"]
     prods = a.astype(np.float64) * b.astype(np.float64)
     want = float(prods.sum())
     # Any summation order in float32 stays within n * eps * sum|a_i b_i| (plus FMA's single rounding).
@@ -40,8 +53,8 @@ def check(L, a, b, what):
                         "vector loop left over) were skipped. After the vector loop, finish the tail.")
         raise AssertionError(f"dot_f32 on {what} (n = {n}): returned {got!r}, expected {want!r} (allowed rounding "
                              f"error {bound:.3g}){hint}")
-    assert_unchanged(before_a, a, what="a")
-    assert_unchanged(before_b, b, what="b")
+    assert_unchanged(a, r["a"], what="a")
+    assert_unchanged(b, r["b"], what="b")
 
 
 def rand(n, seed):
@@ -56,14 +69,14 @@ def test_every_length_at_unaligned_addresses(kata, offset):
     L = lib(kata)
     for n in range(0, 71):
         a, b = rand(n, n)
-        check(L, at_offset(a, 4 * offset), at_offset(b, 4 * ((offset + 2) % 8)), f"random arrays, a at +{4 * offset} bytes")
+        check(L, a, b, f"random arrays, a at +{4 * offset} bytes", 4 * offset, 4 * ((offset + 2) % 8))
 
 
 @pytest.mark.parametrize("n", [1, 7, 8, 9, 31, 32, 33, 100, 1023])
 def test_arrays_ending_at_an_unmapped_page(kata, n):
     L = lib(kata)
     a, b = rand(n, 100 + n)
-    check(L, before_unmapped_page(a), before_unmapped_page(b), "arrays whose last element ends right before an unmapped page")
+    check(L, a, b, "arrays whose last element ends right before an unmapped page", "unmapped", "unmapped")
 
 
 def test_known_values(kata):
@@ -82,15 +95,18 @@ def test_known_values(kata):
 def test_any_length(kata, n, seed, offset):
     L = lib(kata)
     a, b = rand(n, seed)
-    check(L, at_offset(a, 4 * offset), at_offset(b, 4 * (7 - offset)), f"random arrays (seed {seed})")
+    check(L, a, b, f"random arrays (seed {seed})", 4 * offset, 4 * (7 - offset))
 
 
 @pytest.mark.parametrize("n", [0, 5, 8, 37, 1000])
 def test_calling_convention(kata, n):
     # Through the trampoline: callee-saved registers poisoned before and checked after, rsp 16-aligned.
-    checked = abi.checked(kata.library(ABI_CDEF, extra_sources=[abi.SOURCE]))
+    # The call runs in the kata's probe, beside the learner's code; its findings are judged here.
+    lib, probe = kata.library(ABI_CDEF, extra_sources=[abi.SOURCE]), kata.probe("probes.py")
     a, b = rand(n, 7)
-    checked.dot_f32(a, b, n)
+    r = probe.checked_call(lib, "dot_f32", [a, b, n])
+    if "violation" in r:
+        raise abi.AbiViolation(r["violation"])
 
 
 # ----------------------------------------------------------------------------- performance (count)
