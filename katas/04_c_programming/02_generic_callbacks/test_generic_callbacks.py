@@ -31,14 +31,14 @@ def load(kata):
     return sanitize.counted_library(kata, CDEF, extra_sources=[HERE / "support" / "callbacks.c"])
 
 
-def sort(lib, arr: np.ndarray, cmp: str, size: int | None = None):
-    ctx = lib.ffi.new("counter_t *")
+def sort(kata, lib, arr: np.ndarray, cmp: str, size: int | None = None):
+    """generic_sort of arr in place (through the probe, beside the library); returns the comparisons."""
     n = arr.shape[0]
     size = size or arr.itemsize
-    buf = lib.ffi.from_buffer(arr)
-    rc = lib.generic_sort(buf, n, size, getattr(lib.lib, cmp), ctx)
+    rc, calls, after = kata.probe("probes.py").sort(lib, arr, cmp, size)
     assert rc == 0, f"generic_sort returned {rc} for n = {n}, {size}-byte elements (expected 0)"
-    return ctx.calls
+    arr[...] = after
+    return calls
 
 
 def records(keys, size: int) -> np.ndarray:
@@ -67,7 +67,7 @@ def decode(rec: np.ndarray):
 def test_sort_ints(kata, values):
     lib = load(kata)
     arr = np.array(values, dtype=np.int32)
-    sort(lib, arr, "cmp_i32")
+    sort(kata, lib, arr, "cmp_i32")
     assert_equal(arr, np.array(sorted(values), dtype=np.int32), what="sorted int32 array", on=f"n = {len(values)}")
 
 
@@ -76,14 +76,14 @@ def test_sort_records_is_stable(kata, size):
     # Keys from a tiny range: many ties. The payload remembers each record's original position, so
     # a reordering of equal keys is seen, and so is a record torn apart by a short copy.
     for n in [0, 1, 2, 3, 17, 64, 257]:
-        check_records(load(kata), size, n)
+        check_records(kata, load(kata), size, n)
 
 
-def check_records(lib, size, n):
+def check_records(kata, lib, size, n):
     keys = [(i * 7919 + 3) % 5 - 2 for i in range(n)]
     rec = records(keys, size)
     want = rec[sorted(range(n), key=lambda i: keys[i])]
-    sort(lib, rec, "cmp_key", size)
+    sort(kata, lib, rec, "cmp_key", size)
     got_keys, got_pos = decode(rec)
     assert_equal(got_keys, np.array(sorted(keys), dtype=np.int32), what="keys", on=f"{n} records of {size} bytes")
     if not np.array_equal(got_pos, decode(want)[1]):
@@ -101,7 +101,7 @@ def test_sort_doubles_descending_with_ctx(kata):
     lib = load(kata)
     rng = np.random.default_rng(5)
     arr = rng.standard_normal(101)
-    sort(lib, arr, "cmp_f64_desc")
+    sort(kata, lib, arr, "cmp_f64_desc")
     assert_equal(arr, np.sort(arr)[::-1], what="doubles sorted with a descending comparator")
 
 
@@ -113,10 +113,9 @@ def test_map_changes_element_size(kata, n):
     src = (np.arange(n, dtype=np.int16) * 37 - 500).astype(np.int16)
     before = src.copy()
     out = Guarded(n, dtype=np.float64)
-    scale = lib.ffi.new("double *", 0.25)
-    lib.generic_map(lib.ffi.from_buffer(src), lib.ffi.from_buffer(out.inner), n, 2, 8, lib.lib.map_i16_to_f64, scale)
+    src_after, out.full[:] = kata.probe("probes.py").map_i16_to_f64(lib, src, out.full, out.margin, n, 0.25)
     out.check_margins("dst")
-    assert_unchanged(before, src, what="src")
+    assert_unchanged(before, src_after, what="src")
     assert_equal(out.inner, src.astype(np.float64) * 0.25, what="dst (2-byte int16 in, 8-byte double out)")
 
 
@@ -125,7 +124,7 @@ def test_reduce_in_order(kata, n):
     lib = load(kata)
     items = np.arange(n, dtype=np.int64) * 3 - 10
     acc = np.zeros(4, dtype=np.int64)
-    lib.generic_reduce(lib.ffi.from_buffer(items), n, 8, lib.ffi.from_buffer(acc), lib.lib.reduce_stats, lib.ffi.NULL)
+    acc = kata.probe("probes.py").reduce_stats(lib, items, acc)
     want = [int(items.sum()), n, int(items[0]) if n else 0, int(items[-1]) if n else 0]
     assert acc.tolist() == want, f"reduce over {n} items: acc = {acc.tolist()} (sum, count, first, last), expected {want}"
 
@@ -137,7 +136,7 @@ def test_sort_frees_its_scratch(kata):
     lib.reset_counts()
     for size in (4, 24, 300):
         rec = records([(i * 31) % 9 for i in range(50)], size)
-        sort(lib, rec, "cmp_key", size)
+        sort(kata, lib, rec, "cmp_key", size)
         lib.assert_no_leaks(after=f"generic_sort of 50 records of {size} bytes")
 
 
@@ -156,7 +155,7 @@ def test_no_memory_errors_under_asan(kata):
 def test_comparison_count(kata, n):
     lib = load(kata)
     arr = np.random.default_rng(n).integers(-10**6, 10**6, n).astype(np.int32)
-    calls = sort(lib, arr, "cmp_i32")
+    calls = sort(kata, lib, arr, "cmp_i32")
     assert_equal(arr, np.sort(arr), what="sorted array")
     bound = n * np.log2(n)
     kata.record(comparisons=int(calls), n_log2_n=int(bound), ratio=round(calls / bound, 3))

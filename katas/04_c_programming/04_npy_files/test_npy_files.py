@@ -33,10 +33,13 @@ def values(shape, seed=0):
     return (np.random.default_rng(seed).standard_normal(n) * 100).astype(np.float32).reshape(shape)
 
 
-def save(lib, path, arr):
-    shape = lib.ffi.new("long[]", list(arr.shape) or [0])
-    rc = lib.npy_save_f32(str(path).encode(), np.ascontiguousarray(arr).reshape(-1), arr.ndim, shape)
+def save(kata, lib, path, arr, old: bytes | None = None):
+    """npy_save_f32 of arr, run by the probe in a folder of its own (over a file holding `old`, if
+    given); the file it wrote is copied to `path` for the checks."""
+    rc, raw = kata.probe("probes.py").save(lib, np.ascontiguousarray(arr).reshape(-1), list(arr.shape), old)
     assert rc == OK, f"npy_save_f32 of shape {arr.shape} returned {NAMES.get(rc, rc)}"
+    assert raw is not None, f"npy_save_f32 of shape {arr.shape} returned NPY_OK but wrote no file"
+    path.write_bytes(raw)
 
 
 def check_written(path, arr):
@@ -67,8 +70,7 @@ def test_numpy_reads_what_you_write(kata, tmp_path, shape):
     lib.reset_counts()
     arr = values(shape)
     path = tmp_path / "a.npy"
-    path.write_bytes(b"x" * 100000)  # an older, longer file: it must be truncated
-    save(lib, path, arr)
+    save(kata, lib, path, arr, old=b"x" * 100000)  # over an older, longer file: it must be truncated
     check_written(path, arr)
     lib.assert_no_leaks(after=f"npy_save_f32 of shape {shape}")
 
@@ -78,28 +80,28 @@ def test_numpy_reads_what_you_write(kata, tmp_path, shape):
 def test_numpy_reads_any_shape(kata, tmp_path, shape):
     lib = load(kata)
     arr = values(tuple(shape))
-    save(lib, tmp_path / "h.npy", arr)
+    save(kata, lib, tmp_path / "h.npy", arr)
     check_written(tmp_path / "h.npy", arr)
 
 
-def check_loaded(lib, path, arr, what):
-    out = lib.ffi.new("npy_array_t *")
-    rc = lib.npy_load_f32(str(path).encode(), out)
+def check_loaded(kata, lib, path, arr, what):
+    """npy_load_f32 of the file at `path` (a copy of it, in the probe's folder), judged against arr."""
+    out = kata.probe("probes.py").load(lib, path.read_bytes())
+    rc = out["rc"]
     assert rc == OK, f"npy_load_f32 on {what}: returned {NAMES.get(rc, rc)}, expected NPY_OK"
-    shape = tuple(out.shape[k] for k in range(out.ndim))
+    shape = out["shape"]
     assert shape == arr.shape, f"{what}: shape {shape}, expected {arr.shape}"
     fortran = arr.flags.f_contiguous and not arr.flags.c_contiguous
-    assert out.fortran_order == int(fortran), f"{what}: fortran_order {out.fortran_order}, expected {int(fortran)}"
+    assert out["fortran_order"] == int(fortran), f"{what}: fortran_order {out['fortran_order']}, expected {int(fortran)}"
     offset = np.load(path, mmap_mode="r").offset
-    map_addr, data_addr = int(lib.ffi.cast("uintptr_t", out.map)), int(lib.ffi.cast("uintptr_t", out.data))
-    assert out.map_len == os.path.getsize(path), f"{what}: map_len {out.map_len}, the file has {os.path.getsize(path)} bytes"
-    assert data_addr - map_addr == offset, (f"{what}: data is {data_addr - map_addr} bytes past map, but the data starts "
-                                            f"at byte {offset} of the file: data must point into the mapping (no copy)")
-    got = np.frombuffer(lib.ffi.buffer(out.data, 4 * arr.size), dtype=np.float32).reshape(
-        arr.shape, order="F" if out.fortran_order else "C")
+    assert out["map_len"] == os.path.getsize(path), f"{what}: map_len {out['map_len']}, the file has {os.path.getsize(path)} bytes"
+    assert out["data_offset"] == offset, (f"{what}: data is {out['data_offset']} bytes past map, but the data starts "
+                                          f"at byte {offset} of the file: data must point into the mapping (no copy)")
+    assert out["values"] is not None, f"{what}: the data does not lie inside the mapping"
+    got = np.frombuffer(out["values"], dtype=np.float32).reshape(
+        arr.shape, order="F" if out["fortran_order"] else "C")
     assert np.array_equal(got, arr), f"{what}: the values read differ from numpy's"
-    lib.npy_unload(out)
-    assert out.map == lib.ffi.NULL and out.data == lib.ffi.NULL, "npy_unload must set map and data to NULL"
+    assert out["after_unload"] == (0, 0), "npy_unload must set map and data to NULL"
     lib.assert_no_leaks(after=f"npy_load_f32 and npy_unload on {what}")
 
 
@@ -113,7 +115,7 @@ def test_you_read_what_numpy_writes(kata, tmp_path, version, shape):
         path = tmp_path / f"{order}.npy"
         with open(path, "wb") as f:
             np.lib.format.write_array(f, arr, version=version)
-        check_loaded(lib, path, arr, f"a {order}-order {shape} array saved by numpy as version {version[0]}.0")
+        check_loaded(kata, lib, path, arr, f"a {order}-order {shape} array saved by numpy as version {version[0]}.0")
 
 
 def handmade(path, header: str, data: bytes = b"", version=1, pad=True, hlen=None):
@@ -138,7 +140,7 @@ def test_headers_in_any_key_order_and_spacing(kata, tmp_path, header, shape):
     lib = load(kata)
     arr = values(shape, 2)
     path = handmade(tmp_path / "h.npy", header, arr.tobytes())
-    check_loaded(lib, path, arr, f"a file whose header is {header!r}")
+    check_loaded(kata, lib, path, arr, f"a file whose header is {header!r}")
 
 
 F4 = "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }"
@@ -168,8 +170,7 @@ def test_malformed_files_fail_cleanly(kata, tmp_path, case):
     path = tmp_path / "bad.npy"
     if make:
         make(path)
-    out = lib.ffi.new("npy_array_t *")
-    rc = lib.npy_load_f32(str(path).encode(), out)
+    rc = kata.probe("probes.py").load(lib, path.read_bytes() if path.exists() else None)["rc"]
     assert rc == want, f"npy_load_f32 on a file with {case.replace('_', ' ')}: returned {NAMES.get(rc, rc)}, expected {NAMES[want]}"
     lib.assert_no_leaks(after=f"npy_load_f32 failed on a file with {case.replace('_', ' ')}")
 

@@ -60,13 +60,14 @@ def energy(p):
     return float(np.sum(0.5 * p["mass"].astype(np.float64) * v2))
 
 
-def read_back(lib, w, n):
-    out = np.zeros(n, dtype=PARTICLE)
-    one = lib.ffi.new("particle_t *")
-    for i in range(n):
-        lib.world_get(w, i, one)
-        out[i:i + 1] = np.frombuffer(lib.ffi.buffer(one), dtype=PARTICLE)
-    return out
+def run(kata, lib, p, n, ops):
+    """world_create(p, n), then ops (("step", dt), ("read",), ("energy",)) and world_destroy, through
+    the probe beside the library. Returns None if world_create gave NULL, else one result per op: a
+    read is the n particles world_get gave, as an array of PARTICLE."""
+    got = kata.probe("probes.py").run(lib, p.tobytes(), n, ops)
+    if got["null"]:
+        return None
+    return [np.frombuffer(r, dtype=PARTICLE) if op[0] == "read" else r for op, r in zip(ops, got["results"])]
 
 
 def compare(got, want, what):
@@ -84,18 +85,18 @@ def test_behaves_like_an_array_of_particles(kata, n):
     lib.reset_counts()
     p = particles(n, n)
     before = p.copy()
-    w = lib.world_create(p, n)
-    assert w != lib.ffi.NULL, f"world_create(n={n}) returned NULL"
-    p["x"] = -1e30  # the world keeps its own copy: changing the caller's array changes nothing
-    compare(read_back(lib, w, n), before, f"world_get right after world_create (n={n})")
+    # right after world_create the probe sets every x of the caller's array to -1e30: the world keeps
+    # its own copy, so changing the caller's array changes nothing
+    dts = (0.5, 0.25, -1.0)
+    ops = [("read",)] + [op for dt in dts for op in (("step", dt), ("read",), ("energy",))]
+    got = run(kata, lib, p, n, ops)
+    assert got is not None, f"world_create(n={n}) returned NULL"
+    compare(got[0], before, f"world_get right after world_create (n={n})")
     want = before
-    for dt in (0.5, 0.25, -1.0):
-        lib.world_step(w, dt)
+    for k, dt in enumerate(dts):
         want = step(want, dt)
-        compare(read_back(lib, w, n), want, f"world_get after world_step(dt={dt}) (n={n})")
-        e = lib.world_kinetic_energy(w)
-        assert_close(e, energy(want), atol=0, rtol=1e-9, what="world_kinetic_energy", on=f"n={n}")
-    lib.world_destroy(w)
+        compare(got[2 + 3 * k], want, f"world_get after world_step(dt={dt}) (n={n})")
+        assert_close(got[3 + 3 * k], energy(want), atol=0, rtol=1e-9, what="world_kinetic_energy", on=f"n={n}")
     lib.assert_no_leaks(after=f"world_create(n={n}) ... world_destroy")
 
 
@@ -104,25 +105,22 @@ def test_behaves_like_an_array_of_particles(kata, n):
 def test_any_size_and_steps(kata, n, dts, seed):
     lib = load(kata)
     p = particles(n, seed)
-    w = lib.world_create(p, n)
+    got = run(kata, lib, p, n, [("step", dt) for dt in dts] + [("read",), ("energy",)])
+    assert got is not None, f"world_create(n={n}) returned NULL"
     want = p
     for dt in dts:
-        lib.world_step(w, dt)
         want = step(want, dt)
-    compare(read_back(lib, w, n), want, f"n={n}, steps {dts}")
-    assert_close(lib.world_kinetic_energy(w), energy(want), atol=0, rtol=1e-9, what="world_kinetic_energy")
-    lib.world_destroy(w)
+    compare(got[-2], want, f"n={n}, steps {dts}")
+    assert_close(got[-1], energy(want), atol=0, rtol=1e-9, what="world_kinetic_energy")
 
 
 def test_empty_world(kata):
     lib = load(kata)
     lib.reset_counts()
     p = particles(1)
-    w = lib.world_create(p, 0)
-    assert w != lib.ffi.NULL, "world_create(n=0) returned NULL: an empty world is still a world"
-    lib.world_step(w, 1.0)
-    assert lib.world_kinetic_energy(w) == 0.0
-    lib.world_destroy(w)
+    got = run(kata, lib, p, 0, [("step", 1.0), ("energy",)])
+    assert got is not None, "world_create(n=0) returned NULL: an empty world is still a world"
+    assert got[1] == 0.0, f"world_kinetic_energy of an empty world is {got[1]}, expected 0.0"
     lib.assert_no_leaks(after="world_create(n=0) ... world_destroy")
 
 

@@ -26,12 +26,12 @@ def load(kata):
     return sanitize.counted_library(kata, CDEF)
 
 
-def write(lib, path, recs, labels):
-    blob = np.frombuffer(b"".join(recs) + b"\0", dtype=np.uint8)
-    lengths = np.array([len(r) for r in recs] or [0], dtype=np.uint64)
-    labs = np.array(labels or [0], dtype=np.int64)
-    rc = lib.rf_write(str(path).encode(), blob, lengths, labs, len(recs))
+def write(kata, lib, path, recs, labels):
+    """rf_write, run by the probe in a folder of its own; the file it wrote is copied to `path`."""
+    rc, raw = kata.probe("probes.py").write(lib, recs, labels)
     assert rc == 0, f"rf_write of {len(recs)} records returned {rc}"
+    assert raw is not None, f"rf_write of {len(recs)} records returned 0 but wrote no file"
+    path.write_bytes(raw)
 
 
 def parse(path):
@@ -80,22 +80,22 @@ def python_file(path, recs, labels, *, reverse=True, gap=128):
     return path
 
 
-def read_all(lib, path, what):
-    r = lib.rf_open(str(path).encode())
-    assert r != lib.ffi.NULL, f"rf_open on {what} returned NULL"
-    n = lib.rf_count(r)
-    length, label = lib.ffi.new("uint64_t *"), lib.ffi.new("int64_t *")
+def read_all(kata, lib, path, what):
+    """rf_open of (a copy of) the file at `path`, every record read through rf_get, then the indices
+    out of range; returns the reader (a handle, left open), [(bytes, label)] and the addresses."""
+    got = kata.probe("probes.py").open_read(lib, path.read_bytes())
+    r = got["reader"]
+    assert r is not None, f"rf_open on {what} returned NULL"
+    n = got["count"]
     out, ptrs = [], []
-    for i in range(n):
-        p = lib.rf_get(r, i, length, label)
-        assert p != lib.ffi.NULL, f"rf_get({i}) on {what} returned NULL (count is {n})"
-        out.append((bytes(lib.ffi.buffer(p, length[0])), label[0]))
-        ptrs.append(int(lib.ffi.cast("uintptr_t", p)))
-    for i in (n, n + 1, 2**63, 2**64 - 1):
-        p = lib.rf_get(r, i, length, label)
-        if p != lib.ffi.NULL:
+    for i, (p, data, label) in enumerate(got["records"]):
+        assert p != 0, f"rf_get({i}) on {what} returned NULL (count is {n})"
+        out.append((data, label))
+        ptrs.append(p)
+    for i, p in zip((n, n + 1, 2**63, 2**64 - 1), got["out_of_range"]):
+        if p != 0:
             raise AssertionError(f"rf_get({i}) on {what} with {n} records returned a pointer: out of range must be NULL")
-    return r, out, ptrs
+    return r, out, ptrs, n
 
 
 RECORDS = st.lists(st.tuples(st.binary(max_size=200), st.integers(-2**63, 2**63 - 1)), max_size=40)
@@ -107,7 +107,7 @@ def test_python_reads_what_you_write(kata, tmp_path, items):
     lib = load(kata)
     recs, labels = [r for r, _ in items], [l for _, l in items]
     path = tmp_path / "w.krec"
-    write(lib, path, recs, labels)
+    write(kata, lib, path, recs, labels)
     got_recs, got_labels = parse(path)
     assert got_recs == recs, "the records in the file differ from the ones written"
     assert got_labels == labels, "the labels in the index differ from the ones written"
@@ -121,8 +121,8 @@ def test_you_read_what_python_writes(kata, tmp_path, items, reverse, gap):
     recs, labels = [r for r, _ in items], [l for _, l in items]
     path = python_file(tmp_path / "p.krec", recs, labels, reverse=reverse, gap=gap)
     what = f"a file of {len(recs)} records (index {gap} bytes after the header, records {'reversed' if reverse else 'in order'})"
-    r, out, ptrs = read_all(lib, path, what)
-    assert lib.rf_count(r) == len(recs)
+    r, out, ptrs, n = read_all(kata, lib, path, what)
+    assert n == len(recs), f"{what}: rf_count is {n}, expected {len(recs)}"
     for i, ((data, label), rec, lab) in enumerate(zip(out, recs, labels)):
         assert data == rec, f"{what}: record {i} reads {data[:16]!r}..., expected {rec[:16]!r}...: follow the index"
         assert label == lab, f"{what}: record {i} label {label}, expected {lab}"
@@ -134,8 +134,8 @@ def test_random_access_is_zero_copy(kata, tmp_path):
     lib = load(kata)
     lib.reset_counts()
     recs = [bytes([i]) * (i * 37 % 300) for i in range(200)]
-    write(lib, tmp_path / "z.krec", recs, list(range(200)))
-    r, out, ptrs = read_all(lib, tmp_path / "z.krec", "a file of 200 records")
+    write(kata, lib, tmp_path / "z.krec", recs, list(range(200)))
+    r, out, ptrs, _ = read_all(kata, lib, tmp_path / "z.krec", "a file of 200 records")
     c = lib.counts()
     assert c.maps == 1, f"rf_open mapped {c.maps} times: map the file once"
     assert c.live_bytes < 4096, (f"your code holds {c.live_bytes} bytes of heap for an open file: the records must be "
@@ -147,19 +147,20 @@ def test_random_access_is_zero_copy(kata, tmp_path):
             f"record {i} is not at its file offset inside the mapping: rf_get must return map + offset"
         assert ptrs[i] % ALIGN == 0, f"record {i} is at address {ptrs[i]:#x}, not 64-byte aligned"
     rng = np.random.default_rng(0)
-    length = lib.ffi.new("uint64_t *")
-    for i in rng.integers(0, 200, 500):
-        p = lib.rf_get(r, int(i), length, lib.ffi.NULL)  # NULL label pointer: allowed
-        assert int(lib.ffi.cast("uintptr_t", p)) == ptrs[i] and bytes(lib.ffi.buffer(p, length[0])) == recs[i]
+    picks = [int(i) for i in rng.integers(0, 200, 500)]
+    for i, (p, data) in zip(picks, kata.probe("probes.py").gets(lib, r, picks)):  # NULL label pointer: allowed
+        assert p == ptrs[i] and data == recs[i], (
+            f"rf_get({i}) (at random, NULL label pointer) gave address {p:#x} and {len(data or b'')} bytes; earlier "
+            f"it gave {ptrs[i]:#x}, and the record has {len(recs[i])} bytes")
     lib.rf_close(r)
     lib.assert_no_leaks(after="rf_open, 500 random rf_get, rf_close")
 
 
 def test_empty_file_of_records(kata, tmp_path):
     lib = load(kata)
-    write(lib, tmp_path / "e.krec", [], [])
+    write(kata, lib, tmp_path / "e.krec", [], [])
     assert parse(tmp_path / "e.krec") == ([], [])
-    r, out, _ = read_all(lib, tmp_path / "e.krec", "a file of 0 records")
+    r, out, _, _ = read_all(kata, lib, tmp_path / "e.krec", "a file of 0 records")
     assert out == []
     lib.rf_close(r)
 
@@ -197,9 +198,7 @@ def test_corrupt_files_are_refused(kata, tmp_path, case):
     lib.reset_counts()
     path = tmp_path / "bad.krec"
     path.write_bytes(bytes(CORRUPT[case](valid(tmp_path))))
-    r = lib.rf_open(str(path).encode())
-    if r != lib.ffi.NULL:
-        lib.rf_close(r)
+    if kata.probe("probes.py").open_close(lib, path.read_bytes()):  # an accepted file is closed again
         raise AssertionError(f"rf_open accepted a file with {case.replace('_', ' ')}: it must return NULL, or a later "
                              "rf_get reads outside the file")
     lib.assert_no_leaks(after=f"rf_open refused a file with {case.replace('_', ' ')}")
@@ -207,7 +206,7 @@ def test_corrupt_files_are_refused(kata, tmp_path, case):
 
 def test_missing_file(kata, tmp_path):
     lib = load(kata)
-    assert lib.rf_open(str(tmp_path / "nope.krec").encode()) == lib.ffi.NULL
+    assert not kata.probe("probes.py").open_close(lib, None), "rf_open of a file that does not exist must return NULL"
 
 
 def test_no_memory_errors_under_asan(kata, tmp_path):
