@@ -376,6 +376,23 @@ class RemoteObject:
         except Exception:  # noqa: BLE001
             return f"<in the learner's process: {self._label}>"
 
+    def __eq__(self, other):
+        if other is self or (isinstance(other, RemoteObject) and other._judge is self._judge and other._h == self._h):
+            return True
+        if isinstance(other, RemoteObject):
+            # Two handles are two objects of the learner's process (cffi pointers, say): whether they
+            # are equal is a question for that process. Identity here would answer silently wrong.
+            raise NotSeparable(f"the test compared two objects of the learner's process ({self._label}, "
+                               f"{other._label}); compare them where they live: in a probe (kata.probe), "
+                               "returning the answer as data")
+        return NotImplemented
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    __hash__ = object.__hash__
+
     def __enter__(self):
         return self._do("enter")
 

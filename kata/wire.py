@@ -73,7 +73,7 @@ def _enc(v, refs, bufs, depth):
     if v is Ellipsis:
         return {"__el": 0}
     if isinstance(v, np.ndarray) and v.dtype != object and v.dtype.fields is None:
-        a = np.ascontiguousarray(v)
+        a = v if v.flags.c_contiguous else v.copy(order="C")  # (ascontiguousarray makes a 0-d array 1-d)
         return {"__nd": _buf(bufs, a.tobytes()), "dt": a.dtype.str, "sh": list(a.shape)}
     if isinstance(v, np.generic) and not isinstance(v, np.object_):
         return {"__ns": _buf(bufs, np.asarray(v).tobytes()), "dt": np.asarray(v).dtype.str}

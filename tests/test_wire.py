@@ -37,6 +37,9 @@ def test_arrays_keep_dtype_and_shape():
     a = np.arange(12, dtype=np.int16).reshape(3, 4)[:, ::2]  # strided: sent as its values
     back, _ = round_trip(a)
     assert back.dtype == np.int16 and back.shape == (3, 2) and (back == a).all()
+    for shape in [(), (0,), (2, 0, 3)]:  # a 0-d array stays 0-d, an empty one keeps its shape
+        back, _ = round_trip(np.full(shape, 7, np.float32))
+        assert back.shape == shape and back.dtype == np.float32
 
 
 def test_strided_tensor_stays_strided():

@@ -128,7 +128,7 @@ def test_real_sweep(kata):
     l2 = machine.cache_size(2) or 0
     nbytes = min(max(8 << 20, 4 * l2), 64 << 20)
     buf = lib.alloc_huge(nbytes)
-    assert buf != lib.ffi.NULL, f"could not allocate {nbytes >> 20} MiB for the sweep"
+    assert buf, f"could not allocate {nbytes >> 20} MiB for the sweep"
     counts = {}
     try:
         lib.touch_stride(buf, 4096, 64)
