@@ -1,11 +1,12 @@
 """safetensors, both directions: the `safetensors` package loads what save() wrote (and the layout is
 aligned), load() reads what the package wrote, and every array load() returns lies inside a read-only
 mapping of the file (checked in /proc/self/maps, and by tracemalloc: no payload is copied). Malformed
-files raise FormatError."""
+files raise FormatError. Your save() and load() run on files in a folder of their own process
+(support/probes.py, which hands back the bytes written and what load() returned, with where its arrays lie);
+the checks and the safetensors package run here."""
 import gc
 import json
 import os
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -30,37 +31,35 @@ def sample(dtype, shape, seed=0):
     return np.asarray(r.integers(info.min, info.max, shape, dtype=dt.newbyteorder("="), endpoint=True)).astype(dt)
 
 
-def mappings(path):
-    """(start, end) of each mapping of `path` in this process."""
-    real = os.path.realpath(path)
-    out = []
-    with open("/proc/self/maps") as f:
-        for line in f:
-            parts = line.split(None, 5)
-            if len(parts) == 6 and parts[5].strip() == real:
-                lo, hi = (int(x, 16) for x in parts[0].split("-"))
-                out.append((lo, hi, parts[1]))
-    return out
+def save_there(probe, mod, tensors, *metadata, prefill=None, views=None):
+    """The bytes your save() wrote (support/probes.py), told each array's shape: a 0-d array crosses to
+    your process as shape (1,)."""
+    shapes = {n: a.shape for n, a in tensors.items() if isinstance(a, np.ndarray)}
+    return probe.save(mod, tensors, *metadata, prefill=prefill, views=views, shapes=shapes)
 
 
-def check_loaded(got, meta, want, want_meta, path, what):
+def check_loaded(seen, want, want_meta, what):
+    """`seen`: what the probe's load() observed (the tensors and metadata load() returned, each array's
+    (writeable, address, nbytes, shape) and the process's mappings of the file)."""
+    got, meta = seen["got"], seen["meta"]
     expect(isinstance(got, dict) and isinstance(meta, dict),
            f"load() on {what} returned {type(got).__name__}, {type(meta).__name__}: expected (dict, dict)")
     expect(set(got) == set(want), f"load() on {what}: tensors {sorted(got)}, expected {sorted(want)}")
     expect(meta == want_meta, f"load() on {what}: metadata {meta}, expected {want_meta}")
-    maps = mappings(path)
+    maps = seen["maps"]
     for name, a in want.items():
         g = got[name]
         expect(isinstance(g, np.ndarray), f"load() on {what}: {name!r} is {describe(g)}, not a numpy array")
+        writeable, addr, nbytes, shape = seen["views"][name]
+        g = g.reshape(shape)  # its shape where load() returned it (a 0-d array crosses as shape (1,))
         expect(g.dtype == a.dtype and g.shape == a.shape,
                f"load() on {what}: {name!r} is {describe(g)}, expected {describe(a)}")
         expect(np.array_equal(g, a), f"load() on {what}: the values of {name!r} differ from those saved")
-        expect(not g.flags.writeable, f"load() on {what}: {name!r} is writeable; map the file read-only "
-                                      "(mmap.ACCESS_READ) so no caller can scribble over it")
+        expect(not writeable, f"load() on {what}: {name!r} is writeable; map the file read-only "
+                              "(mmap.ACCESS_READ) so no caller can scribble over it")
         if g.size:
-            addr = g.__array_interface__["data"][0]
-            inside = [m for m in maps if m[0] <= addr and addr + g.nbytes <= m[1]]
-            expect(inside, f"load() on {what}: {name!r} ({g.nbytes} bytes at {addr:#x}) is not inside a mapping of "
+            inside = [m for m in maps if m[0] <= addr and addr + nbytes <= m[1]]
+            expect(inside, f"load() on {what}: {name!r} ({nbytes} bytes at {addr:#x}) is not inside a mapping of "
                            f"the file (mappings of it: {[(hex(lo), hex(hi)) for lo, hi, _ in maps] or 'none'}): "
                            "the arrays must be views of the mmap (np.frombuffer(mm, ...)), never copies")
             expect("w" not in inside[0][2], f"load() on {what}: the file is mapped writable ({inside[0][2]})")
@@ -79,11 +78,10 @@ CASES = {
 @pytest.mark.parametrize("meta", [None, {"format": "np", "note": "ünïcode ✓"}])
 @pytest.mark.parametrize("case", list(CASES))
 def test_safetensors_reads_what_you_write(kata, tmp_path, case, meta):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     path = tmp_path / "yours.safetensors"
-    path.write_bytes(b"x" * 5000)  # an older, longer file: it must be replaced
-    mod.save(path, CASES[case], meta)
-    raw = path.read_bytes()
+    raw = save_there(probe, mod, CASES[case], meta, prefill=b"x" * 5000)  # over an older, longer file: replace it
+    path.write_bytes(raw)
     n = int.from_bytes(raw[:8], "little")
     expect((8 + n) % 8 == 0, f"save() of {case}: the data starts at byte {8 + n}, not a multiple of 8: pad the "
                              "header with spaces")
@@ -110,10 +108,13 @@ def test_safetensors_reads_what_you_write(kata, tmp_path, case, meta):
 
 
 def test_non_contiguous_and_big_endian_inputs(kata, tmp_path):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     base = sample("<f4", (6, 8))
     tensors = {"t": base.T, "s": base[::2, 1::3], "be": sample(">i4", (5,))}
-    mod.save(tmp_path / "v.safetensors", tensors)
+    # the strided views are made beside your code, of the same array (they would cross as copies)
+    views = {"t": (base, True, ()), "s": (base, False, (slice(None, None, 2), slice(1, None, 3)))}
+    raw = save_there(probe, mod, {"t": None, "s": None, "be": tensors["be"]}, views=views)
+    (tmp_path / "v.safetensors").write_bytes(raw)
     got = load_file(str(tmp_path / "v.safetensors"))
     for name, a in tensors.items():
         expect(got[name].shape == a.shape and np.array_equal(got[name], a),
@@ -124,11 +125,11 @@ def test_non_contiguous_and_big_endian_inputs(kata, tmp_path):
 @pytest.mark.parametrize("meta", [None, {"k": "v"}])
 @pytest.mark.parametrize("case", list(CASES))
 def test_you_read_what_safetensors_writes(kata, tmp_path, case, meta):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     path = tmp_path / "theirs.safetensors"
     save_file(CASES[case], str(path), metadata=meta)
-    got, got_meta = mod.load(path)
-    check_loaded(got, got_meta, CASES[case], meta or {}, path, f"a file safetensors wrote ({case})")
+    seen = probe.load(mod, path.read_bytes())
+    check_loaded(seen, CASES[case], meta or {}, f"a file safetensors wrote ({case})")
 
 
 @settings(max_examples=30, deadline=None)
@@ -136,38 +137,36 @@ def test_you_read_what_safetensors_writes(kata, tmp_path, case, meta):
                             st.tuples(st.sampled_from(sorted(DTYPES)), st.lists(st.integers(0, 5), max_size=3)),
                             max_size=5))
 def test_round_trip_both_ways(kata, tmp_path, spec):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     tensors = {n: sample(DTYPES[d], tuple(s), i) for i, (n, (d, s)) in enumerate(spec.items())}
-    mod.save(tmp_path / "a.safetensors", tensors)
+    (tmp_path / "a.safetensors").write_bytes(save_there(probe, mod, tensors))
     got = load_file(str(tmp_path / "a.safetensors"))
     expect(all(np.array_equal(got[n], a) and got[n].dtype == a.dtype for n, a in tensors.items()) and
            set(got) == set(tensors), f"safetensors does not read back what save() wrote for {spec}")
     save_file(tensors, str(tmp_path / "b.safetensors"))
-    got, meta = mod.load(tmp_path / "b.safetensors")
-    check_loaded(got, meta, tensors, {}, tmp_path / "b.safetensors", f"a file safetensors wrote for {spec}")
+    seen = probe.load(mod, (tmp_path / "b.safetensors").read_bytes())
+    check_loaded(seen, tensors, {}, f"a file safetensors wrote for {spec}")
 
 
 def test_no_payload_is_copied(kata, tmp_path):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     big = {"emb": np.arange(8 << 20, dtype="<f4").reshape(2048, 4096), "bias": np.ones(4096, dtype="<f2")}
     path = tmp_path / "big.safetensors"
     save_file(big, str(path))
     del big
     gc.collect()
-    tracemalloc.start()
-    got, _ = mod.load(path)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    # load() under tracemalloc, where it runs; then "emb" is read again after the dict was dropped
+    seen = probe.load(mod, path.read_bytes(), trace=True, keep="emb")
+    peak = seen["peak"]
     kata.record(payload_bytes=os.path.getsize(path), python_peak_bytes=peak)
     expect(peak < (1 << 20), f"load() of a {os.path.getsize(path) >> 20} MiB file allocated {peak >> 10} KiB at its "
                              "peak (tracemalloc): the payload was copied (f.read(), bytes(), .copy()?). Map the file "
                              "and return views.")
-    check_loaded(got, {}, {"emb": np.arange(8 << 20, dtype="<f4").reshape(2048, 4096),
-                           "bias": np.ones(4096, dtype="<f2")}, {}, path, "a 32 MiB file")
-    emb = got["emb"]
-    del got
-    gc.collect()
-    expect(emb[2047, 4095] == (8 << 20) - 1, "a tensor kept after the dict is dropped must stay readable")
+    seen["meta"] = {}  # (as before: only the tensors are judged here)
+    check_loaded(seen, {"emb": np.arange(8 << 20, dtype="<f4").reshape(2048, 4096),
+                        "bias": np.ones(4096, dtype="<f2")}, {}, "a 32 MiB file")
+    expect(seen["kept_last"] == (8 << 20) - 1, "a tensor kept after the dict is dropped must stay readable "
+                                               f"(its last element read {seen['kept_last']!r}, expected {(8 << 20) - 1})")
 
 
 def header_file(path, header, data=b"", n=None):
@@ -205,18 +204,16 @@ BAD = {
 
 @pytest.mark.parametrize("case", list(BAD))
 def test_malformed_files_raise_format_error(kata, tmp_path, case):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     path = tmp_path / "bad.safetensors"
     BAD[case](path)
     with pytest.raises(Exception):  # the package refuses it too (a guard on the test itself)
         load_file(str(path))
-    try:
-        mod.load(path)
-    except mod.FormatError:
-        return
-    except NotImplementedError:
-        raise
-    except Exception as e:
-        pytest.fail(f"load() on a file with {case.replace('_', ' ')} raised {type(e).__name__}: {e}; raise "
+    raised = probe.load_error(mod, path.read_bytes())  # (type name, is a FormatError, message) or None
+    if raised is not None:
+        name, is_format_error, msg = raised
+        if is_format_error:
+            return
+        pytest.fail(f"load() on a file with {case.replace('_', ' ')} raised {name}: {msg}; raise "
                     "FormatError for every malformed file (check each field before using it)", pytrace=False)
     pytest.fail(f"load() accepted a file with {case.replace('_', ' ')}: raise FormatError", pytrace=False)

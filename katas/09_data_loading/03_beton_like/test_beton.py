@@ -2,11 +2,10 @@
 table, page packing, no wasted pages), your Reader reads files the test writes with another valid
 layout; payloads are read-only views into one mapping; random access costs no system call (counted in
 /proc/self/io and by an audit hook) where one file per sample costs an open and reads per sample;
-corrupt files raise FormatError and leave no descriptor or mapping behind."""
-import gc
-import os
-import sys
-
+corrupt files raise FormatError and leave no descriptor or mapping behind. Your write() and Reader run on
+files in a folder of their own process (support/probes.py hands back the bytes written, what the Reader
+gave, where its payloads lie, and the descriptor, mapping and system call counts taken there); the checks
+run here."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -86,18 +85,19 @@ SIZES = {
 
 @pytest.mark.parametrize("case", list(SIZES))
 def test_layout_of_what_you_write(kata, tmp_path, case):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     samples, labels = make_samples(SIZES[case])
     path = tmp_path / "d.beton"
-    path.write_bytes(b"\xff" * 100000)  # an older, longer file: it must be replaced
-    mod.write(path, samples, labels)
+    path.write_bytes(probe.write(mod, samples, labels, prefill=b"\xff" * 100000))  # over an older, longer file
     parse(path, samples, labels, f"write() of {case} ({len(samples)} samples)")
 
 
 def test_accepts_any_bytes_like(kata, tmp_path):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     samples = [b"abc", bytearray(b"defg"), memoryview(b"hij"), np.arange(6, dtype=np.uint8)]
-    mod.write(tmp_path / "b.beton", samples, [1, 2, 3, 4])
+    # each made beside your code (a bytearray or a memoryview would cross as bytes)
+    kinds = ["bytes", "bytearray", "memoryview", "uint8"]
+    (tmp_path / "b.beton").write_bytes(probe.write(mod, [bytes(s) for s in samples], [1, 2, 3, 4], kinds=kinds))
     parse(tmp_path / "b.beton", [bytes(s) for s in samples], [1, 2, 3, 4], "write() of bytes, bytearray, memoryview "
           "and a uint8 array")
 
@@ -128,88 +128,64 @@ def other_layout(path, samples, labels, gap=512):
     path.write_bytes(bytes(raw))
 
 
-def check_reader(r, samples, labels, what):
-    expect(len(r) == len(samples), f"{what}: len(reader) is {len(r)}, expected {len(samples)}")
-    for i in [*range(len(samples)), *range(-len(samples), 0)]:
-        payload, label = r[i]
-        got = bytes(payload)
-        expect(got == samples[i] and label == labels[i] and type(label) is int,
-               f"{what}: reader[{i}] is ({len(got)} bytes, label {label!r} {type(label).__name__}); expected "
+def check_reader(probe, mod, raw, samples, labels, what):
+    """Your Reader on a file holding `raw`, read in its own process (support/probes.py): every index,
+    negative ones too, and three outside the range."""
+    indices = [*range(len(samples)), *range(-len(samples), 0)]
+    outside = (len(samples), len(samples) + 5, -len(samples) - 1)
+    n, items, beyond = probe.read(mod, raw, indices, outside)
+    expect(n == len(samples), f"{what}: len(reader) is {n}, expected {len(samples)}")
+    for i, item in zip(indices, items):
+        if item[0] == "raised":
+            pytest.fail(f"{what}: reader[{i}] raised {item[1]}: {item[2]}", pytrace=False)
+        _, got, label, shown, kind = item
+        expect(got == samples[i] and kind == "int" and label == labels[i],
+               f"{what}: reader[{i}] is ({len(got)} bytes, label {shown} {kind}); expected "
                f"({len(samples[i])} bytes, label {labels[i]} int)" + ("" if got == samples[i] or len(got) != len(samples[i])
                                                                        else ": same length, other bytes"))
-    for i in (len(samples), len(samples) + 5, -len(samples) - 1):
-        try:
-            r[i]
-        except IndexError:
+    for i, outcome in zip(outside, beyond):
+        if outcome == "IndexError":
             continue
-        except NotImplementedError:
-            raise
-        except Exception as e:
-            pytest.fail(f"{what}: reader[{i}] with {len(samples)} samples raised {type(e).__name__}: {e}; expected "
-                        "IndexError", pytrace=False)
-        pytest.fail(f"{what}: reader[{i}] with {len(samples)} samples returned instead of raising IndexError",
-                    pytrace=False)
+        if outcome == "returned":
+            pytest.fail(f"{what}: reader[{i}] with {len(samples)} samples returned instead of raising IndexError",
+                        pytrace=False)
+        pytest.fail(f"{what}: reader[{i}] with {len(samples)} samples raised {outcome[0]}: {outcome[1]}; expected "
+                    "IndexError", pytrace=False)
 
 
 @pytest.mark.parametrize("case", list(SIZES))
 def test_reads_another_valid_layout(kata, tmp_path, case):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     samples, labels = make_samples(SIZES[case], 1)
     other_layout(tmp_path / "o.beton", samples, labels)
-    r = mod.Reader(tmp_path / "o.beton")
-    check_reader(r, samples, labels, f"a file with {case} samples in reverse order with gaps")
+    check_reader(probe, mod, (tmp_path / "o.beton").read_bytes(), samples, labels,
+                 f"a file with {case} samples in reverse order with gaps")
 
 
 @settings(max_examples=25, deadline=None)
 @given(sizes=st.lists(st.integers(0, 9000), max_size=30))
 def test_round_trip(kata, tmp_path, sizes):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     samples, labels = make_samples(sizes, 2)
-    mod.write(tmp_path / "r.beton", samples, labels)
+    (tmp_path / "r.beton").write_bytes(probe.write(mod, samples, labels))
     parse(tmp_path / "r.beton", samples, labels, f"write() of samples of sizes {sizes}")
-    r = mod.Reader(tmp_path / "r.beton")
-    check_reader(r, samples, labels, f"reading back samples of sizes {sizes}")
-
-
-def fds():
-    return len(os.listdir("/proc/self/fd"))
-
-
-def maps_of(path):
-    real = os.path.realpath(path)
-    out = []
-    with open("/proc/self/maps") as f:
-        for line in f:
-            parts = line.split(None, 5)
-            if len(parts) == 6 and parts[5].strip() == real:
-                lo, hi = (int(x, 16) for x in parts[0].split("-"))
-                out.append((lo, hi, parts[1]))
-    return out
-
-
-def address(payload):
-    if isinstance(payload, np.ndarray):
-        return payload.__array_interface__["data"][0], payload.flags.writeable
-    if isinstance(payload, memoryview):
-        a = np.frombuffer(payload, dtype=np.uint8)
-        return a.__array_interface__["data"][0], not payload.readonly
-    return None, None
+    check_reader(probe, mod, (tmp_path / "r.beton").read_bytes(), samples, labels,
+                 f"reading back samples of sizes {sizes}")
 
 
 @pytest.mark.perf
 def test_payloads_are_views_into_one_mapping(kata, tmp_path):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     samples, labels = make_samples(SIZES["many"], 4)
     path = tmp_path / "v.beton"
     other_layout(path, samples, labels)
-    r = mod.Reader(path)
-    maps = maps_of(path)
-    for i in range(0, len(samples), 7):
-        payload, _ = r[i]
+    indices = list(range(0, len(samples), 7))
+    # the file's mappings in your process right after Reader(), then each payload's (type, address, writeable)
+    maps, seen = probe.views(mod, path.read_bytes(), indices)
+    for i, (kind, addr, writeable) in zip(indices, seen):
         if not samples[i]:
             continue
-        addr, writeable = address(payload)
-        expect(addr is not None, f"reader[{i}] returned a {type(payload).__name__} payload: return a memoryview or "
+        expect(addr is not None, f"reader[{i}] returned a {kind} payload: return a memoryview or "
                                  "a uint8 numpy array that views the mapping (bytes are a copy)")
         expect(any(lo <= addr and addr + len(samples[i]) <= hi for lo, hi, _ in maps),
                f"reader[{i}]'s payload is at {addr:#x}, outside every mapping of the file "
@@ -217,68 +193,19 @@ def test_payloads_are_views_into_one_mapping(kata, tmp_path):
         expect(not writeable, f"reader[{i}]'s payload is writeable: map the file read-only")
 
 
-def io_counts():
-    with open("/proc/self/io", "rb", buffering=0) as f:
-        text = f.read().decode()
-    d = dict(line.split(": ") for line in text.strip().splitlines())
-    return int(d["syscr"]), int(d["rchar"])
-
-
-OPENS = [0]
-
-
-def _hook(event, args):
-    if event == "open":
-        OPENS[0] += 1
-
-
-def count(fn):
-    """(read syscalls, bytes read through read(), opens) while fn runs: /proc/self/io and an audit hook."""
-    if _hook not in getattr(sys, "_kata_hooks", []):
-        sys.addaudithook(_hook)
-        sys._kata_hooks = [_hook]
-    c0, b0 = io_counts()
-    c1, b1 = io_counts()
-    base_c, base_b = c1 - c0, b1 - b0   # what reading /proc/self/io itself costs
-    c0, b0 = io_counts()
-    o0 = OPENS[0]
-    fn()
-    o1 = OPENS[0]
-    c1, b1 = io_counts()
-    return c1 - c0 - base_c, b1 - b0 - base_b, o1 - o0
-
-
 @pytest.mark.perf
 def test_random_access_costs_no_system_call(kata, tmp_path):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     sizes = list(np.random.default_rng(5).integers(100, 6000, 500))
     samples, labels = make_samples(sizes, 5)
     path = tmp_path / "s.beton"
     other_layout(path, samples, labels)
-    folder = tmp_path / "files"
-    folder.mkdir()
-    for i, s in enumerate(samples):
-        (folder / f"{i:06d}.bin").write_bytes(s)
     order = np.random.default_rng(6).permutation(len(samples)).tolist() * 2
-    r = mod.Reader(path)
-    sink = []
-
-    def beton():
-        total = 0
-        for i in order:
-            p, _ = r[i]
-            total += len(p)
-        sink.append(total)
-
-    def one_file_per_sample():
-        total = 0
-        for i in order:
-            with open(folder / f"{i:06d}.bin", "rb") as f:
-                total += len(f.read())
-        sink.append(total)
-
-    calls, nbytes, opens = count(beton)
-    base_calls, base_bytes, base_opens = count(one_file_per_sample)
+    # in your process: the file and a folder of one file per sample; reader[i] for each i in order, then the
+    # same reads from the files, each counted in /proc/self/io (read system calls, bytes) and by an audit
+    # hook (opens)
+    (calls, nbytes, opens), (base_calls, base_bytes, base_opens), _ = probe.access_costs(
+        mod, path.read_bytes(), samples, order)
     n = len(order)
     kata.record(reads_per_1000=calls, bytes_read=nbytes, opens=opens, files_reads_per_1000=base_calls,
                 files_bytes_read=base_bytes, files_opens=base_opens)
@@ -318,41 +245,32 @@ def patch_entry(raw, i, offset=None, length=None):
 
 @pytest.mark.parametrize("case", list(BAD))
 def test_malformed_files_raise_format_error(kata, tmp_path, case):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     samples, labels = make_samples([100, 5000, 30, 4096, 700], 7)
     good = tmp_path / "good.beton"
     other_layout(good, samples, labels, gap=0)
-    bad = tmp_path / "bad.beton"
-    bad.write_bytes(BAD[case](good.read_bytes()))
-    before = fds()
-    try:
-        mod.Reader(bad)
-    except mod.FormatError:
-        pass
-    except NotImplementedError:
-        raise
-    except Exception as e:
-        pytest.fail(f"Reader() on a file with {case.replace('_', ' ')} raised {type(e).__name__}: {e}; raise "
-                    "FormatError for every malformed file", pytrace=False)
-    else:
+    # Reader(a pathlib.Path of the bad file) in your process: what it raised, the descriptors open there before
+    # and after (gc.collect() first), the mappings of the file left
+    raised, before, after, maps = probe.refuse(mod, BAD[case](good.read_bytes()))
+    if raised is None:
         pytest.fail(f"Reader() accepted a file with {case.replace('_', ' ')}: raise FormatError", pytrace=False)
-    gc.collect()
-    expect(fds() == before and not maps_of(bad),
-           f"after Reader() refused a file with {case.replace('_', ' ')}: {fds() - before} descriptor(s) still open, "
-           f"{len(maps_of(bad))} mapping(s) of it left: close and unmap before raising")
+    name, is_format_error, msg = raised
+    if not is_format_error:
+        pytest.fail(f"Reader() on a file with {case.replace('_', ' ')} raised {name}: {msg}; raise "
+                    "FormatError for every malformed file", pytrace=False)
+    expect(after == before and not maps,
+           f"after Reader() refused a file with {case.replace('_', ' ')}: {after - before} descriptor(s) still open, "
+           f"{maps} mapping(s) of it left: close and unmap before raising")
 
 
 def test_close_releases_everything(kata, tmp_path):
-    mod = kata.module()
+    mod, probe = kata.module(), kata.probe("probes.py")
     samples, labels = make_samples([10, 20, 5000], 8)
-    path = tmp_path / "c.beton"
-    mod.write(path, samples, labels)
-    before = fds()
-    r = mod.Reader(path)
-    expect(bytes(r[1][0]) == samples[1], "reader[1] returned the wrong bytes")
-    expect(fds() <= before + 1, f"a Reader holds {fds() - before} descriptors open: close the file after mapping it "
-                                "(the mmap object keeps its own)")
-    r.close()
-    gc.collect()
-    expect(fds() == before and not maps_of(path),
-           f"after close(): {fds() - before} descriptor(s) and {len(maps_of(path))} mapping(s) of the file remain")
+    # in your process: write(), the descriptors open before Reader(), bytes(reader[1][0]), the descriptors open
+    # while it is, and after close() (and gc.collect()), with the mappings of the file left then
+    before, second, during, after, maps = probe.close_cycle(mod, samples, labels)
+    expect(second == samples[1], "reader[1] returned the wrong bytes")
+    expect(during <= before + 1, f"a Reader holds {during - before} descriptors open: close the file after mapping it "
+                                 "(the mmap object keeps its own)")
+    expect(after == before and not maps,
+           f"after close(): {after - before} descriptor(s) and {maps} mapping(s) of the file remain")
