@@ -106,13 +106,15 @@ TRACES = {"random": trace_random, "binary": trace_binary, "coalesce": trace_coal
 
 # ------------------------------------------------------------------------------------------- replay
 class Replay:
-    """Replays a trace, checking each block; returns the utilisation."""
+    """Replays a trace, checking each block; returns the utilisation. The calls, fills and reads happen
+    in the probe, beside the library (kata.probe): it hands back each address and the bytes it read,
+    and the checks happen here."""
 
-    def __init__(self, lib, name):
-        self.lib, self.name = lib, name
+    def __init__(self, lib, probe, name):
+        self.lib, self.probe, self.name = lib, probe, name
         expect(lib.mem_setup(HEAP_MAX) == 0, "the test could not set up the heap")
         expect(lib.mm_init() == 0, "mm_init() did not return 0")
-        self.lo = int(lib.ffi.cast("uintptr_t", lib.mem_heap_lo()))
+        self.lo = probe.heap_lo(lib)
         self.blocks = {}      # id -> (address, size)
         self.starts = []      # sorted (start, end, id) of live blocks
         self.live = self.peak = 0
@@ -128,10 +130,9 @@ class Replay:
     def pattern(self, bid, size):
         return (np.arange(size, dtype=np.uint32) * 7 + bid * 131 + 1).astype(np.uint8).tobytes()
 
-    def place(self, step, op, bid, ptr, size):
-        a = int(self.lib.ffi.cast("uintptr_t", ptr))
-        hi = int(self.lib.ffi.cast("uintptr_t", self.lib.mem_heap_hi()))
-        if ptr == self.lib.ffi.NULL:
+    def place(self, step, op, bid, a, hi, size):
+        """`a`: the address the allocator returned (0 for NULL); `hi`: mem_heap_hi() just after."""
+        if a == 0:
             self.fail(step, op, "returned NULL, but the heap had room to grow")
         if a % 16:
             self.fail(step, op, f"returned {a - self.lo:#x} (from the heap's start), not a multiple of 16")
@@ -153,121 +154,116 @@ class Replay:
         self.starts.pop(bisect.bisect_left(self.starts, (a, a + size, bid)))
         return a, size
 
-    def check_bytes(self, step, op, bid, upto=None):
+    def check_bytes(self, step, op, bid, got, upto=None):
+        """`got`: the bytes the probe read at the block's address (its first `upto`)."""
         a, size = self.blocks[bid]
         n = size if upto is None else min(size, upto)
-        got = bytes(self.lib.ffi.buffer(self.lib.ffi.cast("char *", a), n))
         want = self.pattern(bid, size)[:n]
         if got != want:
-            i = next(k for k in range(n) if got[k] != want[k])
+            i = next((k for k in range(min(n, len(got))) if got[k] != want[k]), None)
+            if i is None:
+                self.fail(step, op, f"the probe read {len(got)} bytes of block {bid}, {n} were asked for")
             self.fail(step, op, f"byte {i} of block {bid} ({size} bytes, at heap offset {a - self.lo:#x}) changed "
                                 f"while it was allocated (found {got[i]}, wrote {want[i]}): your allocator wrote "
                                 "into a live block (a header or footer inside someone's payload?)")
 
     def fill(self, bid):
         a, size = self.blocks[bid]
-        self.lib.ffi.memmove(self.lib.ffi.cast("char *", a), self.pattern(bid, size), size)
+        self.probe.fill(self.lib, bid, a, size)
 
     def run(self, ops):
-        lib = self.lib
+        obs = self.probe.replay(self.lib, ops, dict(self.blocks))  # the whole trace, in one call
+        steps = obs["steps"]
         for step, op in enumerate(ops):
+            if step >= len(steps):
+                self.fail(step, op, f"the probe stopped after {len(steps)} of {len(ops)} operations")
+            s = steps[step]
             if op[0] == "a":
                 _, bid, size = op
-                self.place(step, op, bid, lib.mm_malloc(size), size)
-                self.fill(bid)
+                a, hi = s
+                self.place(step, op, bid, a, hi, size)
                 self.live += size
             elif op[0] == "f":
                 bid = op[1]
-                self.check_bytes(step, op, bid)
+                self.check_bytes(step, op, bid, s)
                 a, size = self.remove(bid)
-                lib.mm_free(lib.ffi.cast("void *", a))
                 self.live -= size
             else:
                 _, bid, size = op
-                self.check_bytes(step, op, bid)
+                before, p, hi, moved = s
+                self.check_bytes(step, op, bid, before)
                 a, old = self.remove(bid)
-                p = lib.mm_realloc(lib.ffi.cast("void *", a), size)
-                self.place(step, op, bid, p, size)
+                self.place(step, op, bid, p, hi, size)
                 # the first min(old, size) bytes must have come along
                 self.blocks[bid] = (self.blocks[bid][0], old)
-                self.check_bytes(step, op, bid, upto=min(old, size))
+                self.check_bytes(step, op, bid, moved, upto=min(old, size))
                 self.blocks[bid] = (self.blocks[bid][0], size)
-                self.fill(bid)
                 self.live += size - old
             self.peak = max(self.peak, self.live)
+        final = dict(obs["final"])
         for bid in list(self.blocks):
-            self.check_bytes(len(ops), ("f", bid), bid)
-        return self.peak / max(lib.mem_heapsize(), 1)
+            self.check_bytes(len(ops), ("f", bid), bid, final.get(bid, b""))
+        return self.peak / max(self.lib.mem_heapsize(), 1)
 
 
 @pytest.mark.parametrize("name", list(TRACES))
 def test_trace(kata, name):
-    lib = load(kata)
-    Replay(lib, name).run(TRACES[name]())
+    lib, probe = load(kata), kata.probe("probes.py")
+    Replay(lib, probe, name).run(TRACES[name]())
 
 
 def test_edge_cases(kata):
-    lib = load(kata)
-    r = Replay(lib, "edge cases")
-    expect(lib.mm_malloc(0) == lib.ffi.NULL, "mm_malloc(0) must return NULL")
-    lib.mm_free(lib.ffi.NULL)
-    p = lib.mm_realloc(lib.ffi.NULL, 40)
-    expect(p != lib.ffi.NULL, "mm_realloc(NULL, 40) must act as mm_malloc(40)")
-    r.place(0, ("a", 0, 40), 0, p, 40)
+    # Addresses come back as numbers (0 for NULL), with mem_heap_hi() after each call (kata.probe).
+    lib, probe = load(kata), kata.probe("probes.py")
+    r = Replay(lib, probe, "edge cases")
+    expect(probe.malloc(lib, 0)[0] == 0, "mm_malloc(0) must return NULL")
+    probe.free(lib, [0])
+    p, hi = probe.realloc(lib, 0, 40)
+    expect(p != 0, "mm_realloc(NULL, 40) must act as mm_malloc(40)")
+    r.place(0, ("a", 0, 40), 0, p, hi, 40)
     r.fill(0)
     for huge in (2**64 - 1, 2**64 - 8, 2**64 - 24, 2**63, HEAP_MAX):
-        q = lib.mm_malloc(huge)
-        expect(q == lib.ffi.NULL, f"mm_malloc({huge}) returned a block: the heap holds at most {HEAP_MAX} bytes (a size "
-                                  "near SIZE_MAX plus your overhead wraps around to a small number: check before rounding)")
-        q = lib.mm_realloc(p, huge)
-        expect(q == lib.ffi.NULL, f"mm_realloc(p, {huge}) returned a block: expected NULL")
-        r.check_bytes(1, ("r", 0, huge), 0)
-    expect(lib.mm_realloc(p, 0) == lib.ffi.NULL, "mm_realloc(p, 0) must free p and return NULL")
+        q = probe.malloc(lib, huge)[0]
+        expect(q == 0, f"mm_malloc({huge}) returned a block: the heap holds at most {HEAP_MAX} bytes (a size "
+                       "near SIZE_MAX plus your overhead wraps around to a small number: check before rounding)")
+        q = probe.realloc(lib, p, huge)[0]
+        expect(q == 0, f"mm_realloc(p, {huge}) returned a block: expected NULL")
+        r.check_bytes(1, ("r", 0, huge), 0, probe.read(lib, p, 40))
+    expect(probe.realloc(lib, p, 0)[0] == 0, "mm_realloc(p, 0) must free p and return NULL")
     r.remove(0)
     # the heap still works after the refusals, and reuses what realloc(p, 0) freed
     r.run([("a", 1, 40), ("a", 2, 1000), ("f", 1), ("r", 2, 3000), ("a", 3, 24)])
 
 
 def test_heap_runs_out(kata):
-    lib = load(kata)
-    r = Replay(lib, "a heap that runs out")
-    got = []
-    while True:
-        p = lib.mm_malloc(100_000)
-        if p == lib.ffi.NULL:
-            break
-        got.append(int(lib.ffi.cast("uintptr_t", p)))
-        expect(len(got) < HEAP_MAX // 100_000 + 2, "mm_malloc(100000) kept succeeding past the heap's maximum")
+    lib, probe = load(kata), kata.probe("probes.py")
+    Replay(lib, probe, "a heap that runs out")
+    limit = HEAP_MAX // 100_000 + 2
+    got = probe.malloc_until_null(lib, 100_000, limit)  # addresses, until NULL or `limit` blocks
+    expect(len(got) < limit, "mm_malloc(100000) kept succeeding past the heap's maximum")
     expect(len(got) >= HEAP_MAX // 100_016 - 1, f"mm_malloc(100000) gave NULL after {len(got)} blocks in a {HEAP_MAX}-byte "
                                                "heap: it gives up too early")
-    for a in got:
-        lib.mm_free(lib.ffi.cast("void *", a))
+    probe.free(lib, got)
 
 
 @pytest.mark.perf
 def test_full_heap_freed_is_reused(kata):
-    lib = load(kata)
-    Replay(lib, "a full heap, freed")
-    got = []
-    while len(got) < HEAP_MAX // 100_000 + 2:
-        p = lib.mm_malloc(100_000)
-        if p == lib.ffi.NULL:
-            break
-        got.append(p)
-    for p in got:
-        lib.mm_free(p)
-    expect(lib.mm_malloc(HEAP_MAX // 2) != lib.ffi.NULL, "after freeing every block of a full heap, mm_malloc of half "
-                                                          "the heap failed: free blocks are not reused, or neighbours "
-                                                          "not coalesced")
+    lib, probe = load(kata), kata.probe("probes.py")
+    Replay(lib, probe, "a full heap, freed")
+    got = probe.malloc_until_null(lib, 100_000, HEAP_MAX // 100_000 + 2)
+    probe.free(lib, got)
+    expect(probe.malloc(lib, HEAP_MAX // 2)[0] != 0, "after freeing every block of a full heap, mm_malloc of half "
+                                                     "the heap failed: free blocks are not reused, or neighbours "
+                                                     "not coalesced")
 
 
 # ------------------------------------------------------------------- performance: utilisation (counted)
 @pytest.mark.perf
 def test_utilisation(kata):
-    lib = load(kata)
+    lib, probe = load(kata), kata.probe("probes.py")
     utils = {}
     for name, make in TRACES.items():
-        utils[name] = Replay(lib, name).run(make())
+        utils[name] = Replay(lib, probe, name).run(make())
     mean = sum(utils.values()) / len(utils)
     kata.record(utilisation=round(mean, 3), **{f"util_{k}": round(v, 3) for k, v in utils.items()})
     table = ", ".join(f"{k} {v:.0%}" for k, v in utils.items())

@@ -2,7 +2,6 @@
 64-byte lines); and, when this machine can run two threads at once, a wall-clock ratio against counters
 packed into one line."""
 import statistics
-import time
 
 import numpy as np
 import pytest
@@ -51,7 +50,7 @@ def test_counters_on_separate_lines(kata):
     # Deterministic and machine-independent: the cache line of each thread's counter.
     lib = lib_of(kata)
     run(lib, 2, 10)  # a stub stops here, saying "not implemented yet"
-    addrs = [int(lib.ffi.cast("uintptr_t", lib.counter_address(t))) for t in range(8)]
+    addrs = kata.probe("probes.py").counter_addresses(lib, 8)
     lines = [a // LINE for a in addrs]
     shared = len(lines) - len(set(lines))
     kata.record(distinct_lines=len(set(lines)), address_step=addrs[1] - addrs[0])
@@ -69,18 +68,19 @@ def test_counters_on_separate_lines(kata):
 # Gate: 1.5x.
 # False sharing exists only while both threads run at the same instant, which a loaded 2-core machine
 # grants only now and then. So every timed call is also charged in CPU time (time.process_time counts all
-# threads of this process): CPU / wall is about 2.0 when both threads ran side by side the whole time and
-# about 1.0 when they took turns. A round (yours, then the packed baseline, alternating order) counts only
-# if both calls reached 1.6; the ratio is the ratio of medians over counted rounds. With fewer than 3
-# counted rounds in 21 tries the test is skipped, with the figures: a ratio there would be luck.
+# threads of a process; the probe times each call in the process the library runs in): CPU / wall is
+# about 2.0 when both threads ran side by side the whole time and about 1.0 when they took turns. A round
+# (yours, then the packed baseline, alternating order) counts only if both calls reached 1.6; the ratio
+# is the ratio of medians over counted rounds. With fewer than 3 counted rounds in 21 tries the test is
+# skipped, with the figures: a ratio there would be luck.
 ITERS, GATE, TRIES, NEED = 2_000_000, 1.5, 21, 3
 PARALLEL = 1.6
 
 
-def _t(fn):
-    w, c = time.perf_counter(), time.process_time()
-    fn()
-    w, c = time.perf_counter() - w, time.process_time() - c
+def _t(probe, lib, fn):
+    # Timed beside the library (kata.probe): its threads run in that process, whose CPU time is the one
+    # that counts them.
+    w, c = probe.timed(lib, fn, 2, ITERS)
     return w, c / w if w > 0 else 0.0
 
 
@@ -89,15 +89,14 @@ def _t(fn):
 @pytest.mark.time_limit(120)
 def test_padding_beats_packing(kata):
     machine.need_cores(2, "false sharing between two threads running at the same instant")
-    lib = lib_of(kata)
+    lib, probe = lib_of(kata), kata.probe("probes.py")
     run(lib, 2, 1000)
-    totals = np.zeros(8, np.int64)
     mine, packed, seen = [], [], []
     for i in range(TRIES):
-        pair = [("mine", lambda: lib.count_parallel(2, ITERS, totals)), ("packed", lambda: lib.count_packed(2, ITERS, totals))]
+        pair = [("mine", "count_parallel"), ("packed", "count_packed")]
         got = {}
         for name, fn in (pair if i % 2 == 0 else pair[::-1]):
-            got[name] = _t(fn)
+            got[name] = _t(probe, lib, fn)
         seen.append(min(got["mine"][1], got["packed"][1]))
         if got["mine"][1] >= PARALLEL and got["packed"][1] >= PARALLEL:
             mine.append(got["mine"][0])
