@@ -24,6 +24,29 @@ _LEN = struct.Struct("<Q")
 MAX_MESSAGE = 8 << 30  # a learner's process cannot make the judge allocate more than this for one reply
 
 
+# Buffers whose bytes around a view cross with it (kata.testing.Guarded's poisoned margins): id -> weakref.
+# Only these: the bytes beside an arbitrary view may be the test's own answers.
+_GUARDED: dict = {}
+
+
+def guard_margins(full: np.ndarray) -> None:
+    """Views into `full` cross the wire with the rest of `full` around them (at the same alignment mod 64),
+    and what the other side wrote there comes back: an out-of-bounds write shows in `full`."""
+    import weakref
+    for k in [k for k, r in _GUARDED.items() if r() is None]:
+        del _GUARDED[k]
+    _GUARDED[id(full)] = weakref.ref(full)
+
+
+def guarded_base(v) -> np.ndarray | None:
+    """The registered buffer `v` is a contiguous view into, or None."""
+    b = getattr(v, "base", None)
+    if not isinstance(b, np.ndarray) or not v.flags.c_contiguous or not b.flags.c_contiguous:
+        return None
+    r = _GUARDED.get(id(b))
+    return b if r is not None and r() is b else None
+
+
 class WireError(Exception):
     """A message that breaks the format: from the learner's side, a reason to fail the test."""
 
@@ -74,7 +97,14 @@ def _enc(v, refs, bufs, depth):
         return {"__el": 0}
     if isinstance(v, np.ndarray) and v.dtype != object and v.dtype.fields is None:
         a = v if v.flags.c_contiguous else v.copy(order="C")  # (ascontiguousarray makes a 0-d array 1-d)
-        return {"__nd": _buf(bufs, a.tobytes()), "dt": a.dtype.str, "sh": list(a.shape)}
+        out = {"__nd": _buf(bufs, a.tobytes()), "dt": a.dtype.str, "sh": list(a.shape)}
+        base = guarded_base(v)
+        if base is not None:
+            whole = base.reshape(-1).view(np.uint8)
+            off = v.ctypes.data - base.ctypes.data
+            out.update(lo=_buf(bufs, whole[:off].tobytes()), hi=_buf(bufs, whole[off + v.nbytes:].tobytes()),
+                       al=v.ctypes.data % 64)
+        return out
     if isinstance(v, np.generic) and not isinstance(v, np.object_):
         return {"__ns": _buf(bufs, np.asarray(v).tobytes()), "dt": np.asarray(v).dtype.str}
     if isinstance(v, np.dtype):
@@ -258,6 +288,19 @@ def _dec(t, bufs, resolve, on_array, path, depth):
         shape = tuple(int(s) for s in t["sh"])
         if int(np.prod(shape, dtype=np.int64)) * dt.itemsize != len(raw):
             raise WireError("an array's bytes do not match its shape")
+        if "lo" in t:  # a view with its margins (guard_margins): rebuilt inside a buffer holding them too
+            lo, hi = bytes(_get(bufs, t["lo"])), bytes(_get(bufs, t["hi"]))
+            al = t.get("al")
+            if type(al) is not int or not 0 <= al < 64 or len(lo) + len(raw) + len(hi) > MAX_MESSAGE:
+                raise WireError("a guarded view with a bad layout")
+            room = np.zeros(len(lo) + len(raw) + len(hi) + 64, np.uint8)
+            start = (al - (room.ctypes.data + len(lo))) % 64
+            whole = room[start:start + len(lo) + len(raw) + len(hi)]
+            whole[:] = np.frombuffer(lo + bytes(raw) + hi, np.uint8)
+            a = whole[len(lo):len(lo) + len(raw)].view(dt).reshape(shape)
+            if on_array:
+                on_array(path, a, raw, (whole[:len(lo)], lo, whole[len(lo) + len(raw):], hi))
+            return a
         a = np.frombuffer(bytearray(raw), dtype=dt).reshape(shape)
         if on_array:
             on_array(path, a, raw)

@@ -247,3 +247,24 @@ def test_a_probe_runs_beside_the_learner_library_and_returns_data(checkout):
     assert "3 passed" in r.stdout and "PROBE-PID other" in r.stdout, r.stdout[-3000:]
     r = checkout.pytest("katas", "-s")
     assert "3 passed" in r.stdout and "PROBE-PID same" in r.stdout, r.stdout[-3000:]
+
+
+def test_an_out_of_bounds_write_shows_under_a_separate_judge(checkout):
+    """A guarded output (kata.testing.Guarded) crosses to the learner's process with its poisoned margins,
+    and what the learner's code wrote there comes back: the margin check sees a write one past the end."""
+    c_kata(checkout, "void fill(float *out, long n) { for (long i = 0; i <= n; i++) out[i] = 1.0f; }\n"
+                     "int answer(void) { return 42; }\n")
+    checkout.write("katas/98_demo/01_c/test_guard.py", """
+        import numpy as np
+        from kata.testing import Guarded
+
+        def test_fill(kata):
+            g = Guarded(100, np.float32)
+            kata.library("void fill(float *out, long n);").fill(g.inner, 100)
+            assert (g.inner == 1).all()
+            g.check_margins("out")
+        """)
+    for judge in ([], ["--kata-judge=separate", "--kata-preload=native.ffi"]):
+        r = checkout.pytest("katas", *judge)
+        assert "OUT-OF-BOUNDS WRITE: 1 element(s) written past the end of out" in r.stdout, r.stdout[-3000:]
+        assert "1 failed, 2 passed" in r.stdout, r.stdout[-3000:]
