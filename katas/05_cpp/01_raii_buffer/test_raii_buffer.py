@@ -24,25 +24,29 @@ int buf_traits(void);
 
 
 class B:
+    """The learner's counted library and the probe that reads and writes a Buffer's floats beside it."""
+
     def __init__(self, kata):
         self.lib = sanitize.counted_library(kata, CDEF)
-        self.ffi = self.lib.ffi
+        self.probe = kata.probe("probes.py")
         self.obj = self.lib.buf_sizeof()
 
     def new(self, n, fill=True):
         b = self.lib.buf_new(n)
         if fill and n:
-            self.view(b)[:] = np.arange(n, dtype=np.float32) * 1.5 + 1
+            self.write(b, np.arange(n, dtype=np.float32) * 1.5 + 1)
         return b
 
     def view(self, b) -> np.ndarray:
-        n = self.lib.buf_size(b)
-        if n == 0:
-            return np.zeros(0, dtype=np.float32)
-        return np.frombuffer(self.ffi.buffer(self.lib.buf_data(b), 4 * n), dtype=np.float32)
+        """A copy of b's floats, read at buf_data(b)."""
+        return self.probe.floats(self.lib, b)
+
+    def write(self, b, values, start=0) -> None:
+        """Write float32 values into b's floats at buf_data(b), from index `start` on."""
+        self.probe.write(self.lib, b, np.asarray(values, dtype=np.float32), start)
 
     def ptr(self, b) -> int:
-        return int(self.ffi.cast("uintptr_t", self.lib.buf_data(b)))
+        return self.probe.address(self.lib, b)
 
     def delta(self, before, what, *, allocs, frees, alloc_bytes=None):
         __tracebackhide__ = True
@@ -81,7 +85,7 @@ def test_copy_is_deep(kata, n):
         raise AssertionError("the copy shares the original's floats (same data pointer): a copy must allocate its own "
                              "memory and copy the values into it, or both Buffers delete the same block")
     assert_equal(t.view(b), want, what="the copy's floats")
-    t.view(b)[0] = -5.0
+    t.write(b, [-5.0])
     assert_equal(t.view(a), want, what="the original's floats after writing to the copy")
     t.lib.buf_free(b)
     assert_equal(t.view(a), want, what="the original's floats after deleting the copy")
@@ -113,7 +117,7 @@ def test_copy_assign_gives_old_memory_back(kata, n_dst, n_src):
     t = B(kata)
     t.lib.reset_counts()
     d, s = t.new(n_dst), t.new(n_src)
-    t.view(s)[:] *= 3
+    t.write(s, t.view(s) * 3)
     want = t.view(s).copy()
     t.lib.buf_assign(d, s)
     assert t.lib.buf_size(d) == n_src, f"after dst = src (sizes {n_dst} and {n_src}) dst has size {t.lib.buf_size(d)}"

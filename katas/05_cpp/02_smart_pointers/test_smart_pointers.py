@@ -26,65 +26,59 @@ float tensor_seed(const char *name);
 
 
 def load(kata):
-    return sanitize.counted_library(kata, CDEF)
-
-
-def addr(lib, p):
-    return int(lib.ffi.cast("uintptr_t", p))
-
-
-def floats(lib, p, n):
-    return np.frombuffer(lib.ffi.buffer(p, 4 * n), dtype=np.float32) if n else np.zeros(0, np.float32)
+    """The learner's counted library, and the probe that reads addresses and floats beside it."""
+    return sanitize.counted_library(kata, CDEF), kata.probe("probes.py")
 
 
 @pytest.mark.parametrize("align", [4, 8, 16, 64, 256, 4096])
 def test_aligned_buffers(kata, align):
-    lib = load(kata)
+    lib, probe = load(kata)
     lib.reset_counts()
     for n in (0, 1, 3, 25, 1000):
         p = lib.aligned_new(n, align)
-        if p == lib.ffi.NULL:
+        a = probe.address(lib, p)
+        if a == 0:
             raise AssertionError(f"make_aligned({n}, {align}) returned nullptr")
-        assert addr(lib, p) % align == 0, f"make_aligned({n}, {align}) returned {addr(lib, p):#x}, not a multiple of {align}"
-        assert not floats(lib, p, n).any(), f"make_aligned({n}, {align}): the floats must start at 0.0f"
+        assert a % align == 0, f"make_aligned({n}, {align}) returned {a:#x}, not a multiple of {align}"
+        assert not probe.floats(lib, p, n).any(), f"make_aligned({n}, {align}): the floats must start at 0.0f"
         lib.aligned_delete(p)
     lib.assert_no_leaks(after=f"make_aligned(n, {align}) and AlignedFree for n = 0, 1, 3, 25, 1000")
 
 
 @pytest.mark.parametrize("align", [0, 1, 2, 3, 24, 100])
 def test_bad_alignment_gives_nullptr(kata, align):
-    lib = load(kata)
+    lib, probe = load(kata)
     p = lib.aligned_new(10, align)
-    if p != lib.ffi.NULL:
+    if probe.address(lib, p) != 0:
         lib.aligned_delete(p)
         raise AssertionError(f"make_aligned(10, {align}) returned memory: {align} is not a power of two >= "
                              "alignof(float) = 4, so it must return nullptr")
 
 
 def test_cache_shares_live_tensors(kata):
-    lib = load(kata)
+    lib, probe = load(kata)
     c = lib.cache_new()
     a = lib.cache_get(c, b"weights", 1000)
     b = lib.cache_get(c, b"weights", 1000)
-    assert a != lib.ffi.NULL and b != lib.ffi.NULL, "get() returned an empty shared_ptr"
+    assert probe.address(lib, a) != 0 and probe.address(lib, b) != 0, "get() returned an empty shared_ptr"
     assert lib.cache_loads(c) == 1, f"two get('weights') while the first is held: {lib.cache_loads(c)} loads, expected 1"
-    assert addr(lib, lib.handle_data(a)) == addr(lib, lib.handle_data(b)), \
+    assert probe.data_address(lib, a) == probe.data_address(lib, b), \
         "two get('weights') while the first is held returned different tensors: share the live one"
     assert lib.handle_use_count(a) == 2, (f"use_count is {lib.handle_use_count(a)} with two callers holding the tensor: "
                                           "the cache itself must not own it (store a weak_ptr)")
-    assert addr(lib, lib.handle_data(a)) % 64 == 0, "a tensor's data must be 64-byte aligned"
+    assert probe.data_address(lib, a) % 64 == 0, "a tensor's data must be 64-byte aligned"
     want = lib.tensor_seed(b"weights") + np.arange(1000, dtype=np.float32)
-    assert np.array_equal(floats(lib, lib.handle_data(a), 1000), want), "the tensor's values are not seed(name) + i"
+    assert np.array_equal(probe.data_floats(lib, a, 1000), want), "the tensor's values are not seed(name) + i"
     other = lib.cache_get(c, b"bias", 7)
     assert lib.cache_loads(c) == 2 and lib.handle_size(other) == 7
-    assert addr(lib, lib.handle_data(other)) != addr(lib, lib.handle_data(a))
+    assert probe.data_address(lib, other) != probe.data_address(lib, a)
     for h in (a, b, other):
         lib.handle_free(h)
     lib.cache_free(c)
 
 
 def test_cache_does_not_keep_tensors_alive(kata):
-    lib = load(kata)
+    lib, _ = load(kata)
     lib.reset_counts()
     c = lib.cache_new()
     a = lib.cache_get(c, b"weights", 4096)
@@ -105,7 +99,7 @@ def test_cache_does_not_keep_tensors_alive(kata):
 
 
 def test_tensors_outlive_the_cache(kata):
-    lib = load(kata)
+    lib, probe = load(kata)
     lib.reset_counts()
     c = lib.cache_new()
     hs = [lib.cache_get(c, f"t{i}".encode(), 100 + i) for i in range(20)]
@@ -115,7 +109,7 @@ def test_tensors_outlive_the_cache(kata):
     lib.cache_free(c)
     for i, h in list(enumerate(hs))[1::2]:
         want = lib.tensor_seed(f"t{i}".encode()) + np.arange(100 + i, dtype=np.float32)
-        assert np.array_equal(floats(lib, lib.handle_data(h), 100 + i), want), \
+        assert np.array_equal(probe.data_floats(lib, h, 100 + i), want), \
             f"tensor t{i} changed after the cache was deleted: its holders share ownership, it must stay valid"
         lib.handle_free(h)
     lib.assert_no_leaks(after="20 tensors, half released, the cache deleted, then the rest released")

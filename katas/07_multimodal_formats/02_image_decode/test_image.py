@@ -40,12 +40,14 @@ def pixels(h, w, c, seed=0):
 
 
 def decode(lib, fn, raw, cap=None):
-    buf = lib.ffi.new("uint8_t[]", raw or b"\0")
+    """fn(raw, len(raw), out, cap, &info): the return code, info as (width, height, channels), and out (cap + 16
+    bytes, filled with 0xA5 beforehand). Everything passes as arrays, so it works wherever the library runs."""
+    buf = np.frombuffer(raw or b"\0", dtype=np.uint8).copy()
     cap = 3 << 20 if cap is None else cap
     out = np.full(cap + 16, 0xA5, dtype=np.uint8)
-    info = lib.ffi.new("img_info_t *")
-    rc = getattr(lib, fn)(buf, len(raw), lib.ffi.cast("uint8_t *", out.ctypes.data), cap, info)
-    return rc, info, out
+    info = np.zeros(3, dtype=np.int32)  # img_info_t: int width, height, channels
+    rc = getattr(lib, fn)(buf, len(raw), out, cap, info)
+    return rc, tuple(int(v) for v in info), out
 
 
 def check_decoded(lib, fn, raw, want, what):
@@ -53,8 +55,7 @@ def check_decoded(lib, fn, raw, want, what):
     h, w, c = want.shape
     rc, info, out = decode(lib, fn, raw, cap=h * w * c)
     expect(rc == OK, f"{fn} on {what}: returned {NAMES.get(rc, rc)}, expected IMG_OK")
-    expect((info.width, info.height, info.channels) == (w, h, c),
-           f"{fn} on {what}: {info.width}x{info.height}x{info.channels}, expected {w}x{h}x{c}")
+    expect(info == (w, h, c), f"{fn} on {what}: {info[0]}x{info[1]}x{info[2]}, expected {w}x{h}x{c}")
     expect((out[h * w * c:] == 0xA5).all(), f"{fn} on {what}: wrote past the {h * w * c} bytes of the image")
     got = out[:h * w * c].reshape(h, w, c)
     if not np.array_equal(got, want):
@@ -235,8 +236,7 @@ def test_hwc_to_chw(kata, c):
     mean = np.array([0.485, 0.456, 0.406, 0.5][:c], dtype=np.float32)
     std = np.array([0.229, 0.224, 0.225, 0.25][:c], dtype=np.float32)
     out = np.full(c * h * w + 8, np.nan, dtype=np.float32)
-    lib.hwc_to_chw(lib.ffi.cast("uint8_t *", a.ctypes.data), h, w, c, lib.ffi.cast("float *", mean.ctypes.data),
-                   lib.ffi.cast("float *", std.ctypes.data), lib.ffi.cast("float *", out.ctypes.data))
+    lib.hwc_to_chw(a, h, w, c, mean, std, out)
     expect(np.isnan(out[c * h * w:]).all(), "hwc_to_chw wrote past c * h * w floats")
     want = (a.astype(np.float64).transpose(2, 0, 1) / 255 - mean[:, None, None]) / std[:, None, None]
     assert_close(out[:c * h * w].reshape(c, h, w), want, atol=1e-5, rtol=1e-5,

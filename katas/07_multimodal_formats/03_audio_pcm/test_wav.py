@@ -6,6 +6,7 @@ AddressSanitizer that cuts every file at many lengths."""
 import io
 import struct
 import wave
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -54,28 +55,26 @@ def sf_bytes(x, rate, subtype):
     return b.getvalue()
 
 
-def parse(lib, raw, what):
-    buf = lib.ffi.new("uint8_t[]", raw or b"\0")
-    info = lib.ffi.new("wav_info_t *")
-    rc = lib.wav_parse(buf, len(raw), info)
-    return rc, info, buf
+def parse(kata, raw, what):
+    """wav_parse on raw (in a C buffer of its own): the return code and the wav_info_t's fields, data as an offset."""
+    rc, fields = kata.probe("probes.py").parse(lib_of(kata), raw)
+    return rc, SimpleNamespace(**fields)
 
 
-def decode(lib, raw, what):
-    rc, info, buf = parse(lib, raw, what)
+def decode(kata, raw, what):
+    # The probe parses raw in a C buffer and runs wav_to_float while that buffer lives: info.data points into it.
+    rc, fields, out = kata.probe("probes.py").decode(lib_of(kata), raw, 4)
     expect(rc == OK, f"wav_parse on {what}: returned {NAMES.get(rc, rc)}, expected WAV_OK")
-    offset = int(lib.ffi.cast("uintptr_t", info.data)) - int(lib.ffi.cast("uintptr_t", buf))
+    info = SimpleNamespace(**fields)
     n = info.frames * info.channels
-    out = np.full(n + 4, np.nan, dtype=np.float32)
-    lib.wav_to_float(info, lib.ffi.cast("float *", out.ctypes.data))
     expect(np.isnan(out[n:]).all(), f"wav_to_float on {what} wrote past frames * channels floats")
-    return info, offset, out[:n].reshape(info.frames, info.channels)
+    return info, info.offset, out[:n].reshape(info.frames, info.channels)
 
 
-def check_against_soundfile(lib, raw, what):
+def check_against_soundfile(kata, raw, what):
     want, rate = sf.read(io.BytesIO(raw), dtype="float32", always_2d=True)
     meta = sf.info(io.BytesIO(raw))
-    info, offset, got = decode(lib, raw, what)
+    info, offset, got = decode(kata, raw, what)
     expect((info.channels, info.sample_rate, info.frames) == (want.shape[1], rate, want.shape[0]),
            f"wav_parse on {what}: {info.channels} channels, {info.sample_rate} Hz, {info.frames} frames; soundfile "
            f"says {want.shape[1]}, {rate}, {want.shape[0]}")
@@ -89,7 +88,7 @@ def check_against_soundfile(lib, raw, what):
 def test_reads_what_wave_writes(kata, channels, frames, rate):
     x = pcm16(frames, channels, channels)
     raw = wave_bytes(x, rate)
-    check_against_soundfile(lib_of(kata), raw, f"a {channels}-channel PCM16 file from `wave` ({frames} frames)")
+    check_against_soundfile(kata, raw, f"a {channels}-channel PCM16 file from `wave` ({frames} frames)")
 
 
 @pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
@@ -97,7 +96,7 @@ def test_reads_what_wave_writes(kata, channels, frames, rate):
 def test_reads_what_soundfile_writes(kata, subtype, channels):
     x = (np.random.default_rng(channels).random((1001, channels)) * 1.8 - 0.9).astype(np.float32)
     raw = sf_bytes(x, 22050, subtype)
-    check_against_soundfile(lib_of(kata), raw, f"a {channels}-channel {subtype} file from soundfile "
+    check_against_soundfile(kata, raw, f"a {channels}-channel {subtype} file from soundfile "
                                                f"(chunks {chunks(raw)})")
 
 
@@ -124,7 +123,6 @@ def handmade(fmt_fields=(1, 2, 16000, 64000, 4, 16), data=b"", extra_before=(), 
 
 
 def test_extra_chunks_and_pad_bytes(kata):
-    lib = lib_of(kata)
     x = pcm16(100, 2, 5)
     for name, raw in {
         "a LIST chunk of odd size (a pad byte follows it) before data":
@@ -135,7 +133,7 @@ def test_extra_chunks_and_pad_bytes(kata):
         "a chunk after data": handmade(data=x.tobytes(), extra_after=[(b"LIST", b"xyz")]),
         "a partial last frame": handmade(data=x.tobytes() + b"\x01\x02"),
     }.items():
-        check_against_soundfile(lib, raw, f"a file with {name}")
+        check_against_soundfile(kata, raw, f"a file with {name}")
 
 
 BAD = {
@@ -164,7 +162,7 @@ BAD = {
 @pytest.mark.parametrize("case", list(BAD))
 def test_malformed_files(kata, case):
     want, raw = BAD[case]
-    rc, _, _ = parse(lib_of(kata), raw, case)
+    rc, _ = parse(kata, raw, case)
     expect(rc == want, f"wav_parse on a file with {case.replace('_', ' ')} ({len(raw)} bytes): returned "
                        f"{NAMES.get(rc, rc)}, expected {NAMES[want]}")
 
@@ -175,7 +173,7 @@ def test_mono_mixdown(kata, frames, channels, seed):
     lib = lib_of(kata)
     x = (np.random.default_rng(seed).standard_normal((frames, channels))).astype(np.float32)
     out = np.full(frames + 4, np.nan, dtype=np.float32)
-    lib.mix_to_mono(lib.ffi.cast("float *", x.ctypes.data), frames, channels, lib.ffi.cast("float *", out.ctypes.data))
+    lib.mix_to_mono(x, frames, channels, out)
     expect(np.isnan(out[frames:]).all(), f"mix_to_mono of {frames} frames wrote past out[{frames - 1}]")
     assert_close(out[:frames], x.astype(np.float64).mean(axis=1), rtol=1e-6, atol=1e-6,
                  what=f"mix_to_mono of {frames} frames x {channels} channels (the mean of each frame)")
@@ -199,7 +197,7 @@ def test_linear_resampling(kata, src, dst, n):
     expect(m == len(want), f"resample_count({n}, {src}, {dst}) = {m}, expected {len(want)} (output j sits at input "
                            "position j * src / dst, and the last one must not pass input n - 1)")
     out = np.full(m + 4, np.nan, dtype=np.float32)
-    lib.resample_linear(lib.ffi.cast("float *", x.ctypes.data), n, src, dst, lib.ffi.cast("float *", out.ctypes.data))
+    lib.resample_linear(x, n, src, dst, out)
     expect(np.isnan(out[m:]).all(), f"resample_linear({n} samples, {src} -> {dst}) wrote past out[{m - 1}]")
     assert_close(out[:m], want, rtol=1e-6, atol=1e-6, what=f"resample_linear of {n} samples from {src} to {dst} Hz")
 
@@ -211,7 +209,7 @@ def test_float_to_int16(kata):
                          2.5 / 32768, 32767.5 / 32768]]).astype(np.float32)
     want = np.clip(np.rint(x.astype(np.float64) * 32768), -32768, 32767).astype(np.int16)
     out = np.full(len(x) + 4, 12345, dtype=np.int16)
-    lib.float_to_int16(lib.ffi.cast("float *", x.ctypes.data), len(x), lib.ffi.cast("int16_t *", out.ctypes.data))
+    lib.float_to_int16(x, len(x), out)
     expect((out[len(x):] == 12345).all(), "float_to_int16 wrote past out[n - 1]")
     bad = np.nonzero(out[:len(x)] != want)[0]
     expect(not len(bad), f"float_to_int16: {len(bad)} wrong values, first x={x[bad[0]]!r} gave {out[bad[0]]}, expected "
@@ -224,12 +222,12 @@ def test_wave_and_soundfile_read_what_you_write(kata, channels, frames):
     lib = lib_of(kata)
     x = pcm16(frames, channels, 9)
     total = 44 + x.nbytes
-    out = lib.ffi.new("uint8_t[]", total + 16)
-    expect(lib.wav_write_pcm16(lib.ffi.cast("int16_t *", x.ctypes.data), frames, channels, 32000, out, total - 1) == 0,
+    out = np.zeros(total + 16, dtype=np.uint8)
+    expect(lib.wav_write_pcm16(x, frames, channels, 32000, out, total - 1) == 0,
            f"wav_write_pcm16 with cap = {total - 1} (one byte short) must return 0")
-    n = lib.wav_write_pcm16(lib.ffi.cast("int16_t *", x.ctypes.data), frames, channels, 32000, out, total + 16)
+    n = lib.wav_write_pcm16(x, frames, channels, 32000, out, total + 16)
     expect(n == total, f"wav_write_pcm16 of {frames} frames x {channels} channels returned {n}, expected {total}")
-    raw = bytes(lib.ffi.buffer(out, n))
+    raw = out[:n].tobytes()
     with wave.open(io.BytesIO(raw)) as w:
         got = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).reshape(-1, channels)
         expect((w.getnchannels(), w.getframerate(), w.getsampwidth()) == (channels, 32000, 2),

@@ -53,14 +53,13 @@ def run(kata, layout, w, h, matrix, rng, seed=0, pad_y=0, pad_uv=0):
     cw = (w + 1) // 2
     out = np.full(3 * w * h + 64, 0xA5, dtype=np.uint8)
     before = [a.copy() for a in (Yp, Up, Vp)]
-    ptr = lambda a: lib.ffi.cast("uint8_t *", a.ctypes.data)  # noqa: E731
     if layout == "i420":
-        lib.i420_to_rgb(ptr(Yp), ptr(Up), ptr(Vp), w, h, w + pad_y, cw + pad_uv, matrix, rng, ptr(out))
+        lib.i420_to_rgb(Yp, Up, Vp, w, h, w + pad_y, cw + pad_uv, matrix, rng, out)
     else:
         UV = np.zeros((Up.shape[0], 2 * (cw + pad_uv)), dtype=np.uint8)
         UV[:, 0::2], UV[:, 1::2] = Up, Vp
         before.append(UV.copy())
-        lib.nv12_to_rgb(ptr(Yp), ptr(UV), w, h, w + pad_y, 2 * (cw + pad_uv), matrix, rng, ptr(out))
+        lib.nv12_to_rgb(Yp, UV, w, h, w + pad_y, 2 * (cw + pad_uv), matrix, rng, out)
         expect(np.array_equal(UV, before[3]), f"{layout}_to_rgb modified its UV plane: inputs are read-only")
     for a, b in zip((Yp, Up, Vp), before):
         expect(np.array_equal(a, b), f"{layout}_to_rgb modified an input plane: inputs are read-only")
@@ -107,8 +106,7 @@ def test_extremes_clip(kata):
     U = np.array([[0, 255]], dtype=np.uint8)
     V = np.array([[255, 0]], dtype=np.uint8)
     out = np.zeros(24, dtype=np.uint8)
-    ptr = lambda a: lib.ffi.cast("uint8_t *", a.ctypes.data)  # noqa: E731
-    lib.i420_to_rgb(ptr(Y), ptr(U), ptr(V), 4, 2, 4, 2, 0, 0, ptr(out))
+    lib.i420_to_rgb(Y, U, V, 4, 2, 4, 2, 0, 0, out)
     want = reference(Y.astype(np.float64), U, V, 0, 0).astype(np.int32)
     got = out.reshape(2, 4, 3).astype(np.int32)
     expect(np.abs(got - want).max() <= 1, f"extreme values: got {got.tolist()}, expected {want.tolist()} (clip to 0..255)")

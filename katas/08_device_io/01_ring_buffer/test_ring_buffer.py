@@ -34,22 +34,29 @@ def load(kata):
 
 
 class Ring:
-    def __init__(self, lib, cap):
-        self.lib, self.cap = lib, cap
-        self.mem = np.full(cap + 2 * GUARD, POISON, np.uint8)
-        self.r = lib.ffi.new("ring_t *")
-        self.rc = lib.ring_init(self.r, self.mem[GUARD:GUARD + cap], cap)
+    """A ring of cap bytes with GUARD poisoned bytes on both sides of its buffer. ring_init keeps a pointer to
+    that buffer, so the buffer and the ring_t live beside the learner's library, in the probe."""
+
+    def __init__(self, kata, lib, cap):
+        self.lib, self.cap, self.probe = lib, cap, kata.probe("probes.py")
+        self.id, self.rc = self.probe.ring_new(lib, cap, GUARD, POISON)
 
     def guards_ok(self):
-        return (self.mem[:GUARD] == POISON).all() and (self.mem[GUARD + self.cap:] == POISON).all()
+        mem = self.probe.memory(self.lib, self.id)
+        return (mem[:GUARD] == POISON).all() and (mem[GUARD + self.cap:] == POISON).all()
 
     def write(self, data: bytes):
-        src = np.frombuffer(data + b"\0", np.uint8)
-        return self.lib.ring_write(self.r, src, len(data))
+        return self.probe.ring_write(self.lib, self.id, data)
+
+    def used(self):
+        return self.probe.ring_used(self.lib, self.id)
+
+    def counters(self):
+        """(head, tail) as the ring_t holds them."""
+        return self.probe.counters(self.lib, self.id)
 
     def read(self, n):
-        dst = np.full(n + 16, POISON, np.uint8)
-        k = self.lib.ring_read(self.r, dst, n)
+        k, dst = self.probe.ring_read(self.lib, self.id, n, 16, POISON)
         expect((dst[k:] == POISON).all() if k <= n else False,
                f"ring_read(n={n}) returned {k} but wrote more bytes than that into dst")
         return dst[:k].tobytes()
@@ -58,9 +65,9 @@ class Ring:
 def test_init(kata):
     lib = load(kata)
     for cap in (1, 2, 64, 4096):
-        expect(Ring(lib, cap).rc == 0, f"ring_init(cap={cap}) refused a power of two")
+        expect(Ring(kata, lib, cap).rc == 0, f"ring_init(cap={cap}) refused a power of two")
     for cap in (3, 12, 1000):
-        expect(Ring(lib, cap).rc == -1, f"ring_init(cap={cap}) accepted a capacity that is not a power of two")
+        expect(Ring(kata, lib, cap).rc == -1, f"ring_init(cap={cap}) accepted a capacity that is not a power of two")
     r = lib.ffi.new("ring_t *")
     expect(lib.ring_init(r, np.zeros(8, np.uint8), 0) == -1, "ring_init(cap=0) must return -1")
 
@@ -68,15 +75,16 @@ def test_init(kata):
 def test_exact_capacity_and_partial_transfers(kata):
     lib = load(kata)
     for cap in (1, 8, 64):
-        g = Ring(lib, cap)
+        g = Ring(kata, lib, cap)
         data = bytes(range(1, cap + 1))
         k = g.write(data + b"extra")
         expect(k == cap, f"ring_write of {cap + 5} bytes into an empty ring of {cap} returned {k}: exactly {cap} fit")
-        expect(lib.ring_used(g.r) == cap, f"a full ring of {cap} reports ring_used = {lib.ring_used(g.r)}")
+        used = g.used()
+        expect(used == cap, f"a full ring of {cap} reports ring_used = {used}")
         expect(g.write(b"x") == 0, f"ring_write into a full ring of {cap} returned non-zero")
         got = g.read(cap + 10)
         expect(got == data, f"reading a full ring of {cap} gave {got[:16].hex()}..., expected {data[:16].hex()}...")
-        expect(g.read(5) == b"" and lib.ring_used(g.r) == 0, f"an emptied ring of {cap} still returns bytes")
+        expect(g.read(5) == b"" and g.used() == 0, f"an emptied ring of {cap} still returns bytes")
         expect(g.guards_ok(), f"a ring of {cap} wrote outside its buffer")
 
 
@@ -85,7 +93,7 @@ def test_wraparound_at_every_offset(kata, cap):
     lib = load(kata)
     rng = np.random.default_rng(cap)
     for start in range(cap):
-        g = Ring(lib, cap)
+        g = Ring(kata, lib, cap)
         expect(g.write(bytes(start)) == start and g.read(start) == bytes(start), "setting up the offset failed")
         for n in (1, cap // 2 + 1, cap):
             data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
@@ -103,12 +111,13 @@ def test_wraparound_at_every_offset(kata, cap):
 
 def test_counts_only_grow(kata):
     lib = load(kata)
-    g = Ring(lib, 16)
+    g = Ring(kata, lib, 16)
     for _ in range(10):
         g.write(bytes(11))
         g.read(11)
-    expect(g.r.tail == 110 and g.r.head == 110,
-           f"after 110 bytes through a ring of 16, head = {g.r.head} and tail = {g.r.tail}: they count bytes since "
+    head, tail = g.counters()
+    expect(tail == 110 and head == 110,
+           f"after 110 bytes through a ring of 16, head = {head} and tail = {tail}: they count bytes since "
            "ring_init (110) and are masked only to index the buffer; kept masked, full and empty look alike")
 
 
@@ -116,7 +125,7 @@ def test_counts_only_grow(kata):
 @pytest.mark.parametrize("cap", [16, 64, 4096])
 def test_producer_consumer_stress(kata, cap):
     lib = load(kata)
-    got = lib.ffi.new("uint64_t *")
+    got = np.zeros(1, np.uint64)  # the byte the consumer saw where it went wrong
     n = 2_000_000 if cap >= 4096 else 200_000
     for seed in (1, 2):
         bad = lib.stress_ring(cap, n, seed, got)

@@ -22,36 +22,24 @@ GUARD, POISON, STAGE, MAX_LEN = 64, 0xAB, 4096, 1024
 
 
 def load(kata):
-    return kata.library(CDEF, extra_sources=[kata.support("device.c")], flags=["-pthread"])
+    return kata.library(CDEF, extra_sources=[kata.support("device.c")], flags=["-pthread"]), kata.probe("probes.py")
 
 
-def gather(lib, segs, cap=None, seed=1, measure=0, what=""):
-    """Run dma_gather over `segs` (a list of bytes); return (rc, dst bytes, device stats, pending at return)."""
+def gather(lib, segs, cap=None, seed=1, measure=0, what="", *, probe):
+    """Run dma_gather over `segs` (a list of bytes); return (rc, dst bytes, device stats, pending at return).
+    The scatter list, the guarded destination and the device are built beside the library, by the probe."""
     total = sum(len(s) for s in segs)
     cap = total if cap is None else cap
-    mem = np.full(cap + 2 * GUARD, POISON, np.uint8)
-    dst = mem[GUARD:GUARD + cap]
-    keep = [np.frombuffer(s + b"\0", np.uint8) for s in segs]
-    sg = lib.ffi.new("sg_entry_t[]", max(len(segs), 1))
-    for i, (s, a) in enumerate(zip(segs, keep)):
-        sg[i].addr = lib.ffi.cast("uint8_t *", lib.ffi.from_buffer(a))
-        sg[i].len = len(s)
-    dptr = lib.ffi.cast("uint8_t *", lib.ffi.from_buffer(mem)) + GUARD
-    dev = lib.dma_dev_create(seed, measure, dptr, cap)
-    rc = lib.dma_gather(dev, sg, len(segs), dptr, cap)
-    snapshot = dst.tobytes()               # what the caller sees the moment dma_gather returns
-    pending = lib.dma_dev_pending(dev)
-    out, msg = lib.ffi.new("long[4]"), lib.ffi.new("char[512]")
-    lib.dma_dev_destroy(dev, out, msg, 512)
-    stats = dict(done=out[0], bytes=out[1], errors=out[2], peak=out[3], error=lib.ffi.string(msg).decode())
+    r = probe.gather(lib, list(segs), cap, GUARD, POISON, seed, measure)
+    mem = r["mem"]
     expect((mem[:GUARD] == POISON).all() and (mem[GUARD + cap:] == POISON).all(),
            f"{what}: bytes were written outside the destination")
-    return rc, snapshot, stats, pending
+    return r["rc"], r["dst"], r["stats"], r["pending"]
 
 
-def check(lib, segs, seed, what):
+def check(lib, segs, seed, what, *, probe):
     want = b"".join(segs)
-    rc, got, st, pending = gather(lib, segs, seed=seed, what=what)
+    rc, got, st, pending = gather(lib, segs, seed=seed, what=what, probe=probe)
     expect(st["errors"] == 0, f"{what}: the device reported: {st['error']}")
     expect(rc == len(want), f"{what}: dma_gather returned {rc}, expected {len(want)} bytes")
     expect(pending == 0, f"{what}: dma_gather returned with {pending} descriptor(s) still READY: wait until the device "
@@ -71,16 +59,16 @@ def random_segments(g, nseg, hi):
 @pytest.mark.time_limit(120)
 @pytest.mark.parametrize("seed", range(6))
 def test_random_scatter_lists(kata, seed):
-    lib = load(kata)
+    lib, probe = load(kata)
     g = np.random.default_rng(seed)
     for rep in range(4):
         segs = random_segments(g, int(g.integers(1, 40)), int(g.choice([16, 700, 5000])))
         check(lib, segs, seed * 10 + rep + 1,
-              f"{len(segs)} segments of {sum(map(len, segs))} bytes (seed {seed}, round {rep})")
+              f"{len(segs)} segments of {sum(map(len, segs))} bytes (seed {seed}, round {rep})", probe=probe)
 
 
 def test_shapes(kata):
-    lib = load(kata)
+    lib, probe = load(kata)
     g = np.random.default_rng(9)
     cases = {
         "one byte": [b"\x07"],
@@ -93,17 +81,17 @@ def test_shapes(kata):
         "descriptor-sized pieces": [g.bytes(MAX_LEN)] * 9,
     }
     for what, segs in cases.items():
-        check(lib, segs, 5, what)
-    rc, got, st, _ = gather(lib, [], cap=16, what="no segments")
+        check(lib, segs, 5, what, probe=probe)
+    rc, got, st, _ = gather(lib, [], cap=16, what="no segments", probe=probe)
     expect(rc == 0 and st["done"] == 0, f"dma_gather of no segments returned {rc} and posted {st['done']} descriptors")
 
 
 def test_refusals_post_nothing(kata):
-    lib = load(kata)
+    lib, probe = load(kata)
     g = np.random.default_rng(4)
     segs = random_segments(g, 10, 3000)
     total = sum(map(len, segs))
-    rc, got, st, _ = gather(lib, segs, cap=total - 1, what="a destination one byte short")
+    rc, got, st, _ = gather(lib, segs, cap=total - 1, what="a destination one byte short", probe=probe)
     expect(rc == -1, f"dma_gather of {total} bytes into a destination of {total - 1} returned {rc}, expected -1")
     expect(st["done"] == 0 and set(got) <= {POISON},
            f"dma_gather refused (-1) but the device had already completed {st['done']} descriptor(s): check the total "
@@ -125,11 +113,11 @@ def test_refusals_post_nothing(kata):
 # --------------------------------------------------------------- performance: double buffering (counted)
 @pytest.mark.perf
 def test_double_buffering(kata):
-    lib = load(kata)
+    lib, probe = load(kata)
     g = np.random.default_rng(11)
     segs = random_segments(g, 30, 3000)
     want = b"".join(segs)
-    rc, got, st, _ = gather(lib, segs, seed=3, measure=1, what="the measured copy")
+    rc, got, st, _ = gather(lib, segs, seed=3, measure=1, what="the measured copy", probe=probe)
     expect(rc == len(want) and got == want and st["errors"] == 0, f"the measured copy went wrong: rc {rc}, device: "
                                                                   f"{st['error'] or 'no error'}")
     kata.record(peak_staging_buffers_in_flight=st["peak"], descriptors=st["done"])
