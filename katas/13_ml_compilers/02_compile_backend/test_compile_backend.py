@@ -1,12 +1,12 @@
 """A recording torch.compile backend, and broken() rewritten without graph breaks. The break count
-and the number of graphs come from dynamo's own counters and from a backend the test owns, so a
+and the number of graphs come from dynamo's own counters and from a backend of the instructor's, so a
 backend that under-reports cannot help. Each test resets dynamo and compiles a few tiny graphs with
-no code generation (the backend runs the fx graph as it is)."""
+no code generation (the backend runs the fx graph as it is).
+torch.compile calls a backend in the process that compiles: the compiling happens in
+support/probes.py, where the learner's code runs (kata.probe), and what it saw comes back as data."""
 import pytest
 import torch
 import torch._dynamo  # noqa: F401  (imported once in the parent, not in every test's child)
-from torch._dynamo.utils import counters
-
 from kata.testing import assert_close
 from kata.toolkit import expect, randn
 
@@ -18,60 +18,40 @@ def inputs(seed, sign=1.0, B=5, K=6, N=7):
     return x, w
 
 
-class Recorder:
-    def __init__(self):
-        self.graphs = []
-
-    def __call__(self, gm, example_inputs):
-        self.graphs.append(gm)
-        return gm.forward
-
-
-def fresh():
-    torch._dynamo.reset()
-    counters.clear()
+def f(x):  # support/probes.py's f, compiled there; run eagerly here for the expected values
+    y = torch.sin(x) * 2
+    torch._dynamo.graph_break()     # one break: two graphs
+    return torch.cos(y) + 1
 
 
 def test_backend_records_graphs(kata):
-    mod = kata.module()
-    fresh()
-
-    def f(x):
-        y = torch.sin(x) * 2
-        torch._dynamo.graph_break()     # one break: two graphs
-        return torch.cos(y) + 1
-
-    be = mod.RecordingBackend()
-    cf = torch.compile(f, backend=be)
+    mod, probe = kata.module(), kata.probe("probes.py")
     x = randn((4, 3), seed=1)
-    got = cf(x)
+    cf, be, got, seen = probe.record(mod, x)
     assert_close(got, f(x), atol=1e-6, what="the compiled function's output", on="f(x) = cos(sin(x) * 2) + 1 with "
                  "a graph break in the middle: your backend must return a callable that runs the graph it was given")
-    graphs = getattr(be, "graphs", None)
-    expect(isinstance(graphs, list) and len(graphs) == 2,
-           f"backend.graphs is {graphs!r:.200}; expected a list of the 2 GraphModules dynamo captured (one before "
+    expect(seen["is_list"] and seen["len"] == 2,
+           f"backend.graphs is {seen['repr']}; expected a list of the 2 GraphModules dynamo captured (one before "
            "the graph break, one after)")
-    expect(all(isinstance(g, torch.fx.GraphModule) for g in graphs),
-           f"backend.graphs holds {[type(g).__name__ for g in graphs]}: store the GraphModule dynamo passes in")
-    targets = [{getattr(n.target, "__name__", str(n.target)) for n in g.graph.nodes if n.op == "call_function"}
-               for g in graphs]
+    expect(all(seen["graph_modules"]),
+           f"backend.graphs holds {seen['types']}: store the GraphModule dynamo passes in")
+    targets = seen["targets"]
     expect("sin" in targets[0] and "cos" in targets[1],
            f"the recorded graphs call {targets}: expected sin (and mul) in the first, cos (and add) in the second, "
            "in the order dynamo compiled them")
     cf(randn((4, 3), seed=2))
-    expect(len(be.graphs) == 2, f"a second call with the same shapes made the backend record {len(be.graphs)} graphs "
-                                "in all: dynamo reuses compiled graphs, so nothing new should be recorded (record in "
-                                "__call__, once per call of the backend)")
+    n = probe.graph_count(be)
+    expect(n == 2, f"a second call with the same shapes made the backend record {n} graphs "
+                   "in all: dynamo reuses compiled graphs, so nothing new should be recorded (record in "
+                   "__call__, once per call of the backend)")
 
 
 def test_backends_are_independent(kata):
     mod = kata.module()
-    fresh()
-    a, b = mod.RecordingBackend(), mod.RecordingBackend()
-    torch.compile(lambda x: x * 3, backend=a)(randn((2, 2), seed=3))
-    expect(len(a.graphs) == 1 and len(b.graphs) == 0,
-           f"after compiling one function with backend a, a.graphs has {len(a.graphs)} and an unused backend b has "
-           f"{len(b.graphs)}: expected 1 and 0. Is the list a class attribute (shared by all instances)? Create it "
+    na, nb = kata.probe("probes.py").two_backends(mod, randn((2, 2), seed=3))
+    expect(na == 1 and nb == 0,
+           f"after compiling one function with backend a, a.graphs has {na} and an unused backend b has "
+           f"{nb}: expected 1 and 0. Is the list a class attribute (shared by all instances)? Create it "
            "in __init__ (self.graphs = []).")
 
 
@@ -101,19 +81,16 @@ def test_fixed_values(kata, sign):
 
 @pytest.mark.perf
 def test_no_graph_breaks(kata):
-    mod = kata.module()
-    fresh()
-    rec = Recorder()
-    cf = torch.compile(mod.fixed, backend=rec)
+    mod, probe = kata.module(), kata.probe("probes.py")
+    cf, rec = probe.compile_fixed(mod)  # torch.compile(fixed), with the instructor's recording backend
     for sign in (1.0, -1.0):
         x, w = inputs(7, sign)
         assert_close(cf(x, w), mod.broken(x, w), atol=1e-5, rtol=1e-5, what="compiled fixed(x, w)",
                      on=f"mean(x @ w) {'> 0' if sign > 0 else '< 0'}")
-    breaks = sum(counters["graph_break"].values())
-    reasons = sorted({r.strip().splitlines()[0][:120] for r in counters["graph_break"]})[:3]
-    kata.record(graph_breaks=breaks, graphs=len(rec.graphs))
-    expect(breaks == 0 and len(rec.graphs) == 1,
-           f"torch.compile(fixed) over two calls (one per branch): {breaks} graph break(s), {len(rec.graphs)} graphs "
+    breaks, reasons, graphs = probe.dynamo_counts(rec)
+    kata.record(graph_breaks=breaks, graphs=graphs)
+    expect(breaks == 0 and graphs == 1,
+           f"torch.compile(fixed) over two calls (one per branch): {breaks} graph break(s), {graphs} graphs "
            f"compiled; expected 0 breaks and 1 graph. Reasons dynamo gave: {reasons}. .item(), int(t), float(t), "
            ".tolist() and `if tensor:` all leave the graph: keep values as tensors (t.max() instead of "
            "t.max().item(), torch.where instead of if, .sum(1, keepdim=True) instead of a list).")

@@ -1,11 +1,13 @@
 """A FLOP-counting TorchDispatchMode, checked op by op against torch.utils.flop_counter.FlopCounterMode
 on matmuls, linear layers, batched matmuls, grouped and strided convolutions and a training step."""
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 import torch._dynamo  # noqa: F401  (FlopCounterMode imports it on entry: pay that once, in the parent)
 import torch.fx.experimental.symbolic_shapes  # noqa: F401  (the first backward imports it)
 from hypothesis import given, settings, strategies as st
-from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from kata.toolkit import expect, randn
@@ -14,24 +16,29 @@ FORMULAS = ("mm (m, k) @ (k, n): 2*m*k*n; addmm(bias, a, b): the same (the bias 
             "bmm (b, m, k) @ (b, k, n): 2*b*m*k*n, and baddbmm the same; convolution: 2 * output elements * "
             "weight[0].numel() (in_channels / groups * kernel elements)")
 
+# The programs counted are support/probes.py's `workload`s. A dispatch mode sees only the torch calls
+# made in the process where it is entered, so the learner's mode counts them in the probe (where the
+# learner's code runs); torch's FlopCounterMode counts the same program here, from this local copy.
+_spec = importlib.util.spec_from_file_location("flop_mode_workloads", Path(__file__).parent / "support" / "probes.py")
+WORKLOADS = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(WORKLOADS)
 
-def torch_counts(fn):
-    with FlopCounterMode(display=False) as fc:
+
+def torch_counts(name, tensors, kw=None, grad=True):
+    fn = WORKLOADS.workload(name, tensors, kw)
+    with torch.set_grad_enabled(grad), FlopCounterMode(display=False) as fc:
         fn()
     return {k.__name__: int(v) for k, v in fc.get_flop_counts()["Global"].items() if v}
 
 
-def learner_counts(mod, fn):
-    mode = mod.FlopCounter()
-    with mode:
-        out = fn()
-    got = {k: int(v) for k, v in dict(mode.flops).items() if v}
-    return mode, got, out
+def learner_counts(kata, mod, name, tensors, kw=None, grad=True):
+    """(the learner's mode, its per-op counts, the program's result) for the named program run inside it."""
+    return kata.probe("probes.py").count(mod, name, tensors, kw, grad)
 
 
-def check(mod, fn, on):
-    want = torch_counts(fn)
-    mode, got, _ = learner_counts(mod, fn)
+def check(kata, mod, on, name, tensors, kw=None, grad=True):
+    want = torch_counts(name, tensors, kw, grad)
+    mode, got, _ = learner_counts(kata, mod, name, tensors, kw, grad)
     if got != want:
         lines = []
         for op in sorted(set(got) | set(want)):
@@ -51,27 +58,27 @@ def check(mod, fn, on):
 def test_mm(kata, m, k, n):
     mod = kata.module()
     a, b = randn((m, k), seed=m), randn((k, n), seed=n)
-    check(mod, lambda: a @ b, f"a ({m}, {k}) @ b ({k}, {n})")
+    check(kata, mod, f"a ({m}, {k}) @ b ({k}, {n})", "matmul", (a, b))
 
 
 def test_linear(kata):
     mod = kata.module()
     lin = torch.nn.Linear(12, 7)
+    w, bias = lin.weight.detach(), lin.bias.detach()
     x2, x3 = randn((5, 12), seed=1), randn((3, 4, 12), seed=2)
-    with torch.no_grad():
-        check(mod, lambda: lin(x2), "nn.Linear(12, 7) on a (5, 12) input (addmm)")
-        check(mod, lambda: lin(x3), "nn.Linear(12, 7) on a (3, 4, 12) input")
-        check(mod, lambda: F.linear(x2, lin.weight), "F.linear without bias")
+    check(kata, mod, "nn.Linear(12, 7) on a (5, 12) input (addmm)", "linear", (x2, w, bias), grad=False)
+    check(kata, mod, "nn.Linear(12, 7) on a (3, 4, 12) input", "linear", (x3, w, bias), grad=False)
+    check(kata, mod, "F.linear without bias", "F.linear", (x2, w), grad=False)
 
 
 @pytest.mark.parametrize("b,m,k,n", [(1, 3, 4, 5), (6, 7, 3, 2), (4, 1, 9, 8)])
 def test_batched(kata, b, m, k, n):
     mod = kata.module()
     a, c, bias = randn((b, m, k), seed=3), randn((b, k, n), seed=4), randn((b, m, n), seed=5)
-    check(mod, lambda: torch.bmm(a, c), f"torch.bmm of ({b}, {m}, {k}) and ({b}, {k}, {n})")
-    check(mod, lambda: torch.baddbmm(bias, a, c), f"torch.baddbmm with ({b}, {m}, {k}) and ({b}, {k}, {n})")
+    check(kata, mod, f"torch.bmm of ({b}, {m}, {k}) and ({b}, {k}, {n})", "bmm", (a, c))
+    check(kata, mod, f"torch.baddbmm with ({b}, {m}, {k}) and ({b}, {k}, {n})", "baddbmm", (bias, a, c))
     q, kk = randn((2, b, m, k), seed=6), randn((2, b, n, k), seed=7)
-    check(mod, lambda: q @ kk.transpose(-1, -2), f"attention scores q ({2}, {b}, {m}, {k}) @ k^T")
+    check(kata, mod, f"attention scores q ({2}, {b}, {m}, {k}) @ k^T", "scores", (q, kk))
 
 
 CONVS = [
@@ -87,25 +94,18 @@ CONVS = [
 def test_convolution(kata, name, xs, ws, kw):
     mod = kata.module()
     x, w = randn(xs, seed=8), randn(ws, seed=9)
-    conv = F.conv2d if len(xs) == 4 else F.conv1d
-    with torch.no_grad():
-        check(mod, lambda: conv(x, w, **kw), f"{name}: input {xs}, weight {ws}, {kw or 'defaults'}")
+    conv = "conv2d" if len(xs) == 4 else "conv1d"
+    check(kata, mod, f"{name}: input {xs}, weight {ws}, {kw or 'defaults'}", conv, (x, w), kw, grad=False)
 
 
 def test_training_step(kata):
     # Forward and backward of an MLP: backward's matmuls (grad_input = g @ W, grad_W = g^T @ x) count too.
+    # The MLP (support/probes.py's mlp(): seed 0, then Linear(10, 32), GELU, Linear(32, 32), ReLU,
+    # Linear(32, 3)) is built where it runs: in the probe for the learner's mode, here for torch's.
     mod = kata.module()
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.GELU(), torch.nn.Linear(32, 32), torch.nn.ReLU(),
-                                torch.nn.Linear(32, 3))
+    WORKLOADS.mlp()  # seeds the global generator and draws the weights, as before y's draw
     x, y = randn((16, 10), seed=10), torch.randint(0, 3, (16,))
-
-    def step():
-        model.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        return loss
-    check(mod, step, "forward + backward of a 3-layer MLP (batch 16)")
+    check(kata, mod, "forward + backward of a 3-layer MLP (batch 16)", "mlp_step", (x, y))
 
 
 def test_results_pass_through(kata):
@@ -113,7 +113,7 @@ def test_results_pass_through(kata):
     mod = kata.module()
     a, b = randn((6, 5), seed=11), randn((5, 4), seed=12)
     want = torch.relu(a @ b) + 1
-    _, got_counts, got = learner_counts(mod, lambda: torch.relu(a @ b) + 1)
+    _, got_counts, got = learner_counts(kata, mod, "relu_mm_add", (a, b))
     expect(isinstance(got, torch.Tensor) and torch.equal(got, want),
            "inside your mode, relu(a @ b) + 1 came out different (or not a tensor): __torch_dispatch__ must return "
            "func(*args, **kwargs)'s result unchanged")
