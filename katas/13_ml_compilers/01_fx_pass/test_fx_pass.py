@@ -44,12 +44,12 @@ def show(c: Counter) -> str:
 
 
 class Pass:
-    """The learner's pass `name`, run in the probe on the traced module `model`: `original` (a deepcopy
-    traced before the pass) and `gm` (what the pass returned) are the probe's objects."""
+    """The learner's pass `name`, run in the probe on the traced module `model`: `passed` (the traced
+    module handed to the pass) and `gm` (what the pass returned) are the probe's objects."""
 
     def __init__(self, kata, mod, name, model, what):
         self.probe, self.name = kata.probe("probes.py"), name
-        self.original, self.gm, kind, is_gm, lint_error = self.probe.run_pass(mod, name, model)
+        self.passed, self.gm, kind, is_gm, lint_error = self.probe.run_pass(mod, name, model)
         expect(is_gm, f"{name} returned {kind}, expected the GraphModule")
         if lint_error is not None:
             raise AssertionError(f"after {name} on {what} the graph is malformed: {lint_error}")
@@ -117,7 +117,7 @@ def test_fold_constants(kata):
                 "constants are constant too; the nodes they replaced must be removed (eliminate_dead_code).")
     x = randn((2, 8), seed=9)
     before = p(x)
-    p.probe.double_w(p.original)   # original.w.mul_(2): folding computed values once, the folded module no longer reads self.w
+    p.probe.double_w(p.passed)   # w.mul_(2) in the module the pass was given: a folded module no longer reads self.w
     expect(torch.equal(p(x), before), "the folded module still depends on the original parameters' values: store "
                                        "each folded value in a new buffer (gm.register_buffer) and read it with "
                                        "a get_attr node")
