@@ -50,35 +50,25 @@ def test_scale_trajectory(kata, name):
 
 def test_unscale(kata):
     mod = kata.module()
-    s = mod.DynamicLossScaler(init_scale=256.0)
-    a = torch.nn.Parameter(torch.zeros(3))
-    b = torch.nn.Parameter(torch.zeros(2))
-    c = torch.nn.Parameter(torch.zeros(2))  # no gradient
-    a.grad = torch.tensor([256.0, -512.0, 128.0])
-    b.grad = torch.tensor([2.0, 0.0])
-    found = s.unscale_([a, b, c])
+    # Parameters a, b and c (c has no gradient), unscaled at scale 256; then a's gradient holds a bad value.
+    a0, b0 = torch.tensor([256.0, -512.0, 128.0]), torch.tensor([2.0, 0.0])
+    bads = (float("inf"), float("nan"), float("-inf"))
+    calls = [([], [0, 1, 2])] + [([(0, torch.tensor([1.0, bad, 1.0]))], [0, 1]) for bad in bads]
+    out = kata.probe("probes.py").unscale(mod, 256.0, [a0, b0, None], calls)
+    found, (a, b, c) = out[0]
     assert found is False or found == False, f"unscale_ with finite gradients returned {found!r}, expected False"  # noqa: E712
-    assert_close(a.grad, torch.tensor([1.0, -2.0, 0.5]), atol=0, what="a.grad after unscale_", on="scale 256")
-    assert_close(b.grad, torch.tensor([2.0 / 256, 0.0]), atol=0, what="b.grad after unscale_", on="scale 256")
-    assert c.grad is None, "unscale_ must skip parameters whose grad is None (and leave them None)"
-    for bad in (float("inf"), float("nan"), float("-inf")):
-        a.grad = torch.tensor([1.0, bad, 1.0])
-        assert bool(s.unscale_([a, b])), f"unscale_ must return True when a gradient holds {bad}"
+    assert_close(a, torch.tensor([1.0, -2.0, 0.5]), atol=0, what="a.grad after unscale_", on="scale 256")
+    assert_close(b, torch.tensor([2.0 / 256, 0.0]), atol=0, what="b.grad after unscale_", on="scale 256")
+    assert c is None, "unscale_ must skip parameters whose grad is None (and leave them None)"
+    for bad, (found, _) in zip(bads, out[1:]):
+        assert bool(found), f"unscale_ must return True when a gradient holds {bad}"
 
 
-def _train(mod, grads_seq, lr=0.1):
-    torch.manual_seed(0)
-    w = torch.nn.Parameter(torch.tensor([1.0, -2.0, 3.0]))
-    opt = torch.optim.SGD([w], lr=lr)
-    s = mod.DynamicLossScaler(init_scale=8.0, growth_factor=2.0, backoff_factor=0.5, growth_interval=2)
-    history = []
-    for g in grads_seq:
-        opt.zero_grad()
-        loss = (w * g).sum()                       # d loss / dw = g
-        s.scale_loss(loss).backward()
-        stepped = s.step(opt, [w])
-        history.append((bool(stepped), float(s.scale), w.detach().clone()))
-    return history
+def _train(kata, mod, grads_seq, lr=0.1):
+    # w = [1, -2, 3], SGD(lr), the learner's scaler (init 8, growth 2 every 2 good steps, backoff 0.5):
+    # per step (stepped, scale, weights afterwards), from the probe (the optimizer and graph stay there).
+    return kata.probe("probes.py").train(mod, torch.tensor([1.0, -2.0, 3.0]), grads_seq, lr, dict(
+        init_scale=8.0, growth_factor=2.0, backoff_factor=0.5, growth_interval=2))
 
 
 def test_matches_torch_grad_scaler(kata):
@@ -86,7 +76,7 @@ def test_matches_torch_grad_scaler(kata):
     inf = float("inf")
     grads = [torch.tensor(x) for x in ([1.0, 2.0, 3.0], [0.5, 0.5, 0.5], [inf, 0.0, 1.0], [1.0, 0.0, -1.0],
                                        [2.0, 2.0, 2.0], [float("nan"), 1.0, 1.0], [1.0, 1.0, 1.0], [0.25, 0.0, 0.0])]
-    got = _train(mod, grads)
+    got = _train(kata, mod, grads)
     w = torch.nn.Parameter(torch.tensor([1.0, -2.0, 3.0]))
     opt = torch.optim.SGD([w], lr=0.1)
     ref = torch.amp.GradScaler("cpu", init_scale=8.0, growth_factor=2.0, backoff_factor=0.5, growth_interval=2)
@@ -109,15 +99,12 @@ def test_matches_torch_grad_scaler(kata):
 def test_fp16_underflow_is_rescued(kata):
     # A gradient of 1e-8 is 0 in fp16 (the smallest subnormal is 6e-8). Scaled by 2^16 it is 6.6e-4, fine.
     mod = kata.module()
-    s = mod.DynamicLossScaler(init_scale=2.0 ** 16)
-    w = torch.nn.Parameter(torch.ones(4))
     g_true = torch.full((4,), 1e-8)
-    loss = s.scale_loss((w * g_true).sum())
-    loss.backward()
-    w.grad = w.grad.half().float()  # what an fp16 backward would have stored
-    found = s.unscale_([w])
+    # w = ones(4); backward of scale_loss((w * g_true).sum()) at scale 2^16; the gradient stored in fp16
+    # (what an fp16 backward would have stored); then unscale_([w]).
+    found, grad = kata.probe("probes.py").fp16_backward(mod, 2.0 ** 16, torch.ones(4), g_true)
     assert not found
-    assert_close(w.grad, g_true, rtol=1e-3, atol=0, what="unscaled gradient",
+    assert_close(grad, g_true, rtol=1e-3, atol=0, what="unscaled gradient",
                  on="true gradient 1e-8, stored in fp16 after scaling by 2^16")
 
 

@@ -10,22 +10,17 @@ from kata.testing import assert_close
 T64 = dict(atol=1e-12, rtol=1e-10)
 
 
-def mlp(n_layers, width, seed, dropout=0.0, dtype=torch.float64):
+def mlp(n_layers, width, seed, dropout=0.0, dtype="float64"):
+    # (support/probes.py builds the same layers from the same arguments, for the learner's run)
     torch.manual_seed(seed)
     layers = []
     for _ in range(n_layers):
-        layers.append(nn.Sequential(nn.Linear(width, width), nn.GELU(), nn.Dropout(dropout)).to(dtype))
+        layers.append(nn.Sequential(nn.Linear(width, width), nn.GELU(), nn.Dropout(dropout)).to(getattr(torch, dtype)))
     return layers
 
 
 def grads(layers):
     return [p.grad.clone() if p.grad is not None else None for l in layers for p in l.parameters()]
-
-
-def zero(layers):
-    for l in layers:
-        for p in l.parameters():
-            p.grad = None
 
 
 def plain(layers, x):
@@ -34,27 +29,27 @@ def plain(layers, x):
     return x
 
 
-def compare_runs(mod, layers, x, run_ckpt, seed, what):
-    """Run plain and checkpointed with the same RNG seed; compare outputs and gradients."""
+def compare_runs(kata, mod, spec, x, seed, what, segments=None):
+    """Run plain here and checkpointed (in the probe, on the same layers mlp(*spec)) with the same RNG
+    seed; compare outputs and gradients. segments: checkpoint_sequential(layers, segments, x) instead of
+    checkpoint(plain over the layers, x). Returns how many times checkpoint_sequential called checkpoint."""
+    layers = mlp(*spec)
     g_out = torch.randn(x.shape[0], 19, dtype=torch.float64, generator=torch.Generator().manual_seed(seed + 1))
-    zero(layers)
     xa = x.detach().clone().requires_grad_(x.requires_grad)
     torch.manual_seed(seed)
     ya = plain(layers, xa)
     ya.backward(g_out)
     want_g, want_x = grads(layers), (xa.grad.clone() if x.requires_grad else None)
-    zero(layers)
-    xb = x.detach().clone().requires_grad_(x.requires_grad)
-    torch.manual_seed(seed)
-    yb = run_ckpt(xb)
-    assert_close(yb, ya, **T64, what="output", on=what)
-    if not yb.requires_grad:
+    got = kata.probe("probes.py").run(mod, spec, x, seed, g_out, segments)
+    assert_close(got["y"], ya, **T64, what="output", on=what)
+    if not got["requires_grad"]:
         raise AssertionError(f"{what}: the output does not require grad, so backward cannot reach the parameters inside "
                              "fn. When no argument requires grad, autograd skips your Function: give apply() an extra "
                              "input that requires grad (an empty tensor will do).")
-    yb.backward(g_out)
-    got_g = grads(layers)
-    for i, (a, b) in enumerate(zip(got_g, want_g)):
+    if got["backward_error"]:
+        name, msg = got["backward_error"]
+        raise AssertionError(f"{what}: output.backward(grad) raised {name}: {msg}")
+    for i, (a, b) in enumerate(zip(got["grads"], want_g)):
         if a is None:
             raise AssertionError(f"{what}: parameter {i} got no gradient. In backward, recompute fn under "
                                  "torch.enable_grad() and call torch.autograd.backward(output, grad_output): that fills "
@@ -66,61 +61,60 @@ def compare_runs(mod, layers, x, run_ckpt, seed, what):
                     "set it before recomputing, and restore the outer state afterwards." if "dropout" in what else "")
             raise AssertionError(f"{e}{hint}") from None
     if x.requires_grad:
-        assert xb.grad is not None, f"{what}: the input got no gradient: backward must return grad for each arg"
-        assert_close(xb.grad, want_x, **T64, what="input gradient", on=what)
+        assert got["x_grad"] is not None, f"{what}: the input got no gradient: backward must return grad for each arg"
+        assert_close(got["x_grad"], want_x, **T64, what="input gradient", on=what)
+    return got["checkpoint_calls"]
 
 
 def test_single_checkpoint(kata):
     mod = kata.module()
-    layers = mlp(3, 19, 0)
+    spec = (3, 19, 0)
+    mlp(*spec)
     x = torch.randn(5, 19, dtype=torch.float64).requires_grad_(True)
-    compare_runs(mod, layers, x, lambda h: mod.checkpoint(lambda t: plain(layers, t), h), 1, "checkpoint(3 layers, x)")
+    compare_runs(kata, mod, spec, x, 1, "checkpoint(3 layers, x)")
 
 
 def test_with_dropout(kata):
     mod = kata.module()
-    layers = mlp(3, 19, 2, dropout=0.3)
+    spec = (3, 19, 2, 0.3)
+    mlp(*spec)
     x = torch.randn(6, 19, dtype=torch.float64).requires_grad_(True)
-    compare_runs(mod, layers, x, lambda h: mod.checkpoint(lambda t: plain(layers, t), h), 3,
-                 "checkpoint of 3 layers with dropout p=0.3 (training mode)")
+    compare_runs(kata, mod, spec, x, 3, "checkpoint of 3 layers with dropout p=0.3 (training mode)")
 
 
 def test_rng_stream_continues(kata):
     # After backward, the global RNG must be where it would be without checkpointing.
     mod = kata.module()
-    layers = mlp(2, 19, 4, dropout=0.5)
+    spec = (2, 19, 4, 0.5)
+    layers = mlp(*spec)
     x = torch.randn(3, 19, dtype=torch.float64, requires_grad=True)
     torch.manual_seed(5)
     plain(layers, x).sum().backward()
     want = torch.rand(4)
-    torch.manual_seed(5)
-    mod.checkpoint(lambda t: plain(layers, t), x).sum().backward()
-    got = torch.rand(4)
+    got = kata.probe("probes.py").rng_after(mod, spec, x, 5, 4)  # the same, through checkpoint
     assert torch.equal(got, want), ("after forward and backward through checkpoint, the global RNG is not where it would be "
                                     "without checkpointing: restore the outer RNG state after the recompute")
 
 
 def test_input_without_grad(kata):
     mod = kata.module()
-    layers = mlp(2, 19, 6)
+    spec = (2, 19, 6)
+    mlp(*spec)
     x = torch.randn(4, 19, dtype=torch.float64)  # data: does not require grad
-    compare_runs(mod, layers, x, lambda h: mod.checkpoint(lambda t: plain(layers, t), h), 7,
+    compare_runs(kata, mod, spec, x, 7,
                  "checkpoint(2 layers, x) with x not requiring grad (parameters still need gradients)")
 
 
 def test_two_inputs(kata):
     mod = kata.module()
     w = torch.randn(4, 4, dtype=torch.float64, requires_grad=True)
-
-    def fn(a, b):
-        return torch.tanh(a @ w) * b
-
     a = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
     b = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
-    mod.checkpoint(fn, a, b).sum().backward()
-    ga, gb, gw = a.grad.clone(), b.grad.clone(), w.grad.clone()
-    a.grad = b.grad = w.grad = None
+    # checkpoint(fn, a, b).sum().backward() with fn(a, b) = tanh(a @ w) * b, in the probe
+    ga, gb, gw = kata.probe("probes.py").two_inputs(mod, w, a, b)["grads"]
     (torch.tanh(a @ w) * b).sum().backward()
+    for name, g in (("a", ga), ("b", gb), ("w (a tensor captured by fn)", gw)):
+        assert g is not None, f"checkpoint(fn, a, b), fn = tanh(a @ w) * b: after backward, {name} has no gradient"
     assert_close(ga, a.grad, **T64, what="grad of a", on="checkpoint(fn, a, b), fn = tanh(a @ w) * b")
     assert_close(gb, b.grad, **T64, what="grad of b", on="checkpoint(fn, a, b)")
     assert_close(gw, w.grad, **T64, what="grad of w (a tensor captured by fn)", on="checkpoint(fn, a, b)")
@@ -130,20 +124,20 @@ def test_two_inputs(kata):
 def test_recomputes_once(kata):
     # The trade: forward records nothing, backward recomputes fn once, with grad.
     mod = kata.module()
-    calls = []
     w = torch.randn(4, 4, dtype=torch.float64, requires_grad=True)
-
-    def fn(a, b):
-        calls.append(torch.is_grad_enabled())
-        return torch.tanh(a @ w) * b
-
     a = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
     b = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
-    out = mod.checkpoint(fn, a, b)
+    # fn(a, b) = tanh(a @ w) * b logs torch.is_grad_enabled() at each call; out = checkpoint(fn, a, b),
+    # then out.sum().backward(), in the probe
+    got = kata.probe("probes.py").two_inputs(mod, w, a, b, log_grad_mode=True)
+    calls = got["calls_forward"]
     assert len(calls) == 1 and calls[0] is False, (
         f"forward ran fn {len(calls)} time(s) with grad mode {calls}: run it once, under torch.no_grad() (a custom "
         "Function's forward already is), so that autograd records nothing")
-    out.sum().backward()
+    if got["backward_error"]:
+        name, msg = got["backward_error"]
+        raise AssertionError(f"checkpoint(fn, a, b).sum().backward() raised {name}: {msg}")
+    calls = got["calls_total"]
     assert len(calls) == 2 and calls[1] is True, (
         f"fn ran {len(calls)} times in total (grad mode {calls}); expected twice: once in forward without grad, once "
         "in backward with grad enabled (torch.enable_grad())")
@@ -152,19 +146,12 @@ def test_recomputes_once(kata):
 @pytest.mark.parametrize("n,segments", [(7, 3), (4, 4), (5, 1)])
 def test_checkpoint_sequential(kata, n, segments):
     mod = kata.module()
-    layers = mlp(n, 19, 8 + n, dropout=0.1)
+    spec = (n, 19, 8 + n, 0.1)
+    mlp(*spec)
     x = torch.randn(4, 19, dtype=torch.float64).requires_grad_(True)
-    sizes = []
-    original = mod.checkpoint
-
-    def spy(fn, *args):
-        sizes.append(1)
-        return original(fn, *args)
-
-    mod.checkpoint = spy
-    compare_runs(mod, layers, x, lambda h: mod.checkpoint_sequential(layers, segments, h), 9 + n,
-                 f"checkpoint_sequential({n} layers with dropout, {segments} segments)")
-    assert len(sizes) == segments, f"checkpoint_sequential({n} layers, {segments} segments) called checkpoint {len(sizes)} times"
+    calls = compare_runs(kata, mod, spec, x, 9 + n,
+                         f"checkpoint_sequential({n} layers with dropout, {segments} segments)", segments=segments)
+    assert calls == segments, f"checkpoint_sequential({n} layers, {segments} segments) called checkpoint {calls} times"
 
 
 # ------------------------------------------------------------------------- performance (a count)
@@ -176,24 +163,14 @@ def test_checkpoint_sequential(kata, n, segments):
 @pytest.mark.perf
 def test_saved_bytes(kata):
     mod = kata.module()
-    layers = mlp(8, 256, 10, dtype=torch.float32)
-    params = {p.untyped_storage().data_ptr() for l in layers for p in l.parameters()}
+    spec = (8, 256, 10, 0.0, "float32")
+    mlp(*spec)
     x = torch.randn(64, 256, requires_grad=True)
-    seen = {}
-
-    def pack(t):
-        ptr = t.untyped_storage().data_ptr()
-        if ptr not in params:
-            seen[ptr] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        y = mod.checkpoint_sequential(layers, 4, x)
-    saved = sum(seen.values())
+    # the bytes autograd saves (parameters aside) in checkpoint_sequential(layers, 4, x), in the probe
+    saved = kata.probe("probes.py").saved_bytes(mod, spec, x, 4)
     act = 64 * 256 * 4
     budget = 4 * act
     kata.record(saved_bytes=saved, budget_bytes=budget, activations_saved=round(saved / act, 2))
-    y.sum().backward()
     assert saved <= budget, (
         f"the forward pass saved {saved:,} bytes of activations for backward ({saved / act:.1f} activations of "
         f"{act:,} bytes); the budget is {budget:,}: the 4 segment inputs. Inside checkpoint, run fn under "

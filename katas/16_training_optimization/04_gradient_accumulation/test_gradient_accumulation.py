@@ -13,7 +13,8 @@ IGNORE = -100
 
 
 class Tagger(nn.Module):
-    """Embedding -> tanh MLP -> per-token logits; counts the largest batch it is given."""
+    """(support/probes.py builds the same model from the same seed, for the learner's run.)
+    Embedding -> tanh MLP -> per-token logits; counts the largest batch it is given."""
 
     def __init__(self, vocab=17, dim=12, classes=5, seed=0):
         super().__init__()
@@ -55,14 +56,15 @@ def reference_grads(model, xs, ys):
     return float(loss), g
 
 
-def check_grads(model, want, on):
-    for n, p in model.named_parameters():
-        if p.grad is None:
+def check_grads(got, want, on):
+    """got: {parameter name: its .grad (None where none)} after the learner's accumulate_gradients."""
+    for n, g in got.items():
+        if g is None:
             raise AssertionError(f"{on}: parameter {n} has no gradient after accumulate_gradients")
         try:
-            assert_close(p.grad, want[n], **T64, what=f"gradient of {n}", on=on)
+            assert_close(g, want[n], **T64, what=f"gradient of {n}", on=on)
         except AssertionError as e:
-            ratio = (p.grad.norm() / want[n].norm()).item() if want[n].norm() > 0 else float("nan")
+            ratio = (g.norm() / want[n].norm()).item() if want[n].norm() > 0 else float("nan")
             hint = (f"\n  Your gradient is {ratio:.3g}x the expected one in norm. " +
                     ("Divide every micro-batch's loss sum by the number of tokens in the WHOLE batch before backward."
                      if ratio > 1.5 else
@@ -79,10 +81,12 @@ def test_gradients_equal_large_batch(kata, n, micro):
     model = Tagger(seed=n)
     xs, ys = batch(n, 6, seed=n * 10 + micro)
     want_loss, want = reference_grads(model, xs, ys)
-    got_loss = mod.accumulate_gradients(model, loss_sum, xs, ys, micro)
+    # accumulate_gradients(Tagger(seed=n), loss_sum, xs, ys, micro), in the probe
+    got = kata.probe("probes.py").accumulate(mod, n, xs, ys, micro)
+    got_loss = got["loss"]
     on = (f"batch of {n} rows x 6 positions with {(ys != IGNORE).sum(1).tolist()} real tokens per row, "
           f"micro_batch_size {micro}")
-    check_grads(model, want, on)
+    check_grads(got["grads"], want, on)
     assert abs(float(got_loss) - want_loss) <= 1e-9 * max(1.0, abs(want_loss)), (
         f"accumulate_gradients returned loss {got_loss!r}, expected {want_loss!r} (token mean over the whole batch) on {on}")
 
@@ -93,28 +97,29 @@ def test_adds_to_existing_gradients(kata):
     model = Tagger(seed=3)
     xs, ys = batch(6, 5, seed=4)
     _, want = reference_grads(model, xs, ys)
-    for p in model.parameters():
-        p.grad = torch.ones_like(p)
-    mod.accumulate_gradients(model, loss_sum, xs, ys, 4)
-    check_grads(model, {n: g + 1 for n, g in want.items()}, "gradients pre-filled with ones (they must be added to)")
+    # every .grad of Tagger(seed=3) filled with ones, then accumulate_gradients(.., micro 4), in the probe
+    got = kata.probe("probes.py").accumulate(mod, 3, xs, ys, 4, prefill=1.0)
+    check_grads(got["grads"], {n: g + 1 for n, g in want.items()}, "gradients pre-filled with ones (they must be added to)")
 
 
 @pytest.mark.parametrize("opt_name", ["sgd", "adamw"])
 def test_train_step(kata, opt_name):
     mod = kata.module()
     xs, ys = batch(9, 7, seed=5)
-    ref, mine = Tagger(seed=6), Tagger(seed=6)
-    make = (lambda m: torch.optim.SGD(m.parameters(), lr=0.5, momentum=0.9)) if opt_name == "sgd" else \
-        (lambda m: torch.optim.AdamW(m.parameters(), lr=0.01))
-    o_ref, o_mine = make(ref), make(mine)
+    ref = Tagger(seed=6)
+    opt, kw = ("SGD", dict(lr=0.5, momentum=0.9)) if opt_name == "sgd" else ("AdamW", dict(lr=0.01))
+    o_ref = getattr(torch.optim, opt)(ref.parameters(), **kw)
+    # the same model and optimizer in the probe, 3 times: stale gradients of 3.0 (train_step must zero
+    # them), then train_step(model, opt, loss_sum, xs, ys, 4)
+    mine, err = kata.probe("probes.py").train(mod, 6, xs, ys, 4, opt, kw, 3, 3.0)
     for step in range(3):
         o_ref.zero_grad()
         (loss_sum(ref, xs, ys) / (ys != IGNORE).sum()).backward()
         o_ref.step()
-        for p in mine.parameters():  # stale gradients: train_step must zero them
-            p.grad = torch.full_like(p, 3.0)
-        mod.train_step(mine, o_mine, loss_sum, xs, ys, 4)
-        for (n, a), b in zip(mine.named_parameters(), ref.parameters()):
+        if step == len(mine):
+            name, msg = err
+            raise AssertionError(f"{opt_name}: train_step number {step + 1} raised {name}: {msg}")
+        for (n, a), b in zip(mine[step].items(), ref.parameters()):
             assert_close(a, b, atol=1e-10, rtol=1e-8, what=f"parameter {n} after step {step + 1}",
                          on=f"{opt_name}, 9 rows, micro_batch_size 4 (stale gradients of 3.0 before each train_step)")
 
@@ -127,9 +132,9 @@ def test_train_step(kata, opt_name):
 @pytest.mark.perf
 def test_rows_per_forward(kata):
     mod = kata.module()
-    model = Tagger(seed=7)
     xs, ys = batch(32, 5, seed=8)
-    mod.accumulate_gradients(model, loss_sum, xs, ys, 5)
-    kata.record(max_rows_per_forward=model.max_rows, micro_batch_size=5)
-    assert model.max_rows <= 5, (f"the model was run on {model.max_rows} rows at once; micro_batch_size is 5. Slice "
+    # accumulate_gradients(Tagger(seed=7), loss_sum, xs, ys, 5), in the probe
+    max_rows = kata.probe("probes.py").accumulate(mod, 7, xs, ys, 5)["max_rows"]
+    kata.record(max_rows_per_forward=max_rows, micro_batch_size=5)
+    assert max_rows <= 5, (f"the model was run on {max_rows} rows at once; micro_batch_size is 5. Slice "
                                  "xs[start:start + micro_batch_size] and run one micro-batch at a time.")

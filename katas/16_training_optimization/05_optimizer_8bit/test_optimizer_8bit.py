@@ -69,7 +69,7 @@ def test_zero_block_and_shapes(kata):
         "where absmax is 0.")
 
 
-def regression():
+def regression():  # (support/probes.py builds the same data and net, for the learner's run)
     torch.manual_seed(0)
     X = torch.randn(256, 24)
     W = torch.randn(24, 1)
@@ -82,21 +82,20 @@ def net():
     return torch.nn.Sequential(torch.nn.Linear(24, 61), torch.nn.Tanh(), torch.nn.Linear(61, 1))
 
 
-def run_both(mod, steps, lr=3e-3):
+def run_both(kata, mod, steps, lr=3e-3):
+    # fp32 Adam here; the learner's Adam8bit (block_size 64) on the same net and data in the probe
     X, Y = regression()
-    a, b = net(), net()
+    a = net()
     oa = torch.optim.Adam(a.parameters(), lr=lr)
-    ob = mod.Adam8bit(b.parameters(), lr=lr, block_size=64)
     start = torch.cat([p.detach().flatten() for p in a.parameters()])
     for _ in range(steps):
-        for m, o in ((a, oa), (b, ob)):
-            o.zero_grad()
-            ((m(X) - Y) ** 2).mean().backward()
-            o.step()
+        oa.zero_grad()
+        ((a(X) - Y) ** 2).mean().backward()
+        oa.step()
     pa = torch.cat([p.detach().flatten() for p in a.parameters()])
-    pb = torch.cat([p.detach().flatten() for p in b.parameters()])
     with torch.no_grad():
-        la, lb = ((a(X) - Y) ** 2).mean().item(), ((b(X) - Y) ** 2).mean().item()
+        la = ((a(X) - Y) ** 2).mean().item()
+    pb, lb = kata.probe("probes.py").train(mod, steps, lr, 64)
     return ((pb - pa).norm() / (pa - start).norm()).item(), la, lb
 
 
@@ -104,7 +103,7 @@ def test_tracks_adam_early(kata):
     # After 10 steps the 8-bit run's parameters must deviate from fp32 Adam's by at most 30% of their change
     # (the reference: 15%; no bias correction: 840%; a linear code: 610%).
     mod = kata.module()
-    rel, la, lb = run_both(mod, 10)
+    rel, la, lb = run_both(kata, mod, 10)
     kata.record(relative_deviation_10_steps=round(rel, 4))
     assert rel <= 0.30, (
         f"after 10 steps on a small regression MLP, |params_8bit - params_fp32| / |params_fp32 - params_init| = {rel:.3f}; "
@@ -114,7 +113,7 @@ def test_tracks_adam_early(kata):
 
 def test_converges_like_adam(kata):
     mod = kata.module()
-    rel, la, lb = run_both(mod, 150)
+    rel, la, lb = run_both(kata, mod, 150)
     kata.record(loss_fp32=la, loss_8bit=lb)
     assert lb <= 1.5 * la + 1e-4, (
         f"after 150 steps the 8-bit optimizer's loss is {lb:.4g}, fp32 Adam's {la:.4g}: it must be within 1.5x + 1e-4. A "
@@ -131,29 +130,10 @@ def test_converges_like_adam(kata):
 @pytest.mark.perf
 def test_state_bytes(kata):
     mod = kata.module()
-    model = net()
-    opt = mod.Adam8bit(model.parameters(), lr=1e-3, block_size=64)
-    X, Y = regression()
-    ((model(X) - Y) ** 2).mean().backward()
-    opt.step()
-    n = sum(p.numel() for p in model.parameters())
-    seen, total = set(), 0
-
-    def walk(v):
-        nonlocal total
-        if isinstance(v, torch.Tensor):
-            key = (v.untyped_storage().data_ptr(), v.untyped_storage().nbytes())
-            if key not in seen:
-                seen.add(key)
-                total += v.untyped_storage().nbytes()
-        elif isinstance(v, dict):
-            for x in v.values():
-                walk(x)
-        elif isinstance(v, (list, tuple)):
-            for x in v:
-                walk(x)
-
-    walk(opt.state)
+    n = sum(p.numel() for p in net().parameters())
+    # net() and Adam8bit(lr 1e-3, block_size 64), one step on regression(); the bytes of every tensor in
+    # opt.state, counted in the probe
+    total = kata.probe("probes.py").state_bytes(mod, 1e-3, 64)
     kata.record(state_bytes=total, bytes_per_param=round(total / n, 3))
     assert total <= 2.2 * n + 4096, (
         f"the optimizer state holds {total:,} bytes for {n:,} parameters ({total / n:.2f} bytes each); the budget is 2.2 "

@@ -4,7 +4,6 @@ with several batch sizes and lengths (a second graph is a recompile)."""
 import pytest
 import torch
 import torch._dynamo  # noqa: F401  (imported once here, in the parent, not in every test's child)
-from torch._dynamo.utils import counters
 from torch.nn import functional as F
 
 from kata.testing import assert_close
@@ -12,10 +11,11 @@ from kata.testing import assert_close
 SHAPES = [(3, 10), (5, 13), (7, 17), (2, 9), (11, 23)]
 
 
-def oracle(model, x, lengths):
-    h = F.gelu(F.linear(x.double(), model.proj.weight.double(), model.proj.bias.double()))
+def oracle(w, x, lengths):
+    """w: the model's weights, {proj_weight, proj_bias, head_weight, head_bias} (from the probe)."""
+    h = F.gelu(F.linear(x.double(), w["proj_weight"].double(), w["proj_bias"].double()))
     pooled = torch.stack([h[b, :int(n)].mean(0) for b, n in enumerate(lengths)])
-    return F.linear(pooled, model.head.weight.double(), model.head.bias.double())
+    return F.linear(pooled, w["head_weight"].double(), w["head_bias"].double())
 
 
 def batch(B, T, D, seed):
@@ -44,20 +44,20 @@ def test_masked_mean(kata):
 @pytest.mark.parametrize("B,T", SHAPES[:3])
 def test_model_eager(kata, B, T):
     mod = kata.module()
-    model = mod.Pooler(8, 5, seed=1)
     x, lengths = batch(B, T, 8, B + T)
-    assert_close(model(x, lengths), oracle(model, x, lengths), atol=2e-5, rtol=1e-5, what="Pooler output (eager)",
+    # mod.Pooler(8, 5, seed=1)(x, lengths), in the probe
+    w, (got,) = kata.probe("probes.py").outputs(mod, 8, 5, 1, [(x, lengths)])
+    assert_close(got, oracle(w, x, lengths), atol=2e-5, rtol=1e-5, what="Pooler output (eager)",
                  on=f"B={B}, T={T}, lengths {lengths.tolist()}")
 
 
 def test_model_compiled_values(kata):
     mod = kata.module()
-    torch._dynamo.reset()
-    model = mod.Pooler(8, 5, seed=2)
-    compiled = mod.compile_model(model)
-    for B, T in SHAPES:
-        x, lengths = batch(B, T, 8, 10 * B + T)
-        assert_close(compiled(x, lengths), oracle(model, x, lengths), atol=2e-5, rtol=1e-5,
+    batches = [batch(B, T, 8, 10 * B + T) for B, T in SHAPES]
+    # compile_model(mod.Pooler(8, 5, seed=2)) called on each batch, in the probe
+    w, outs = kata.probe("probes.py").outputs(mod, 8, 5, 2, batches, compiled=True)
+    for (B, T), (x, lengths), got in zip(SHAPES, batches, outs):
+        assert_close(got, oracle(w, x, lengths), atol=2e-5, rtol=1e-5,
                      what="compiled Pooler output", on=f"B={B}, T={T}, lengths {lengths.tolist()}")
 
 
@@ -67,22 +67,16 @@ def test_model_compiled_values(kata):
 # counters over five calls with different batch sizes and lengths.
 
 
-def run_counted(mod):
-    torch._dynamo.reset()
-    counters.clear()
-    model = mod.Pooler(8, 5, seed=3)
-    compiled = mod.compile_model(model)
-    for B, T in SHAPES:
-        x, lengths = batch(B, T, 8, B * T)
-        compiled(x, lengths)
-    breaks = sum(counters["graph_break"].values())
-    reasons = sorted({r.strip().splitlines()[0] for r in counters["graph_break"]})[:3]
-    return breaks, reasons, counters["stats"]["unique_graphs"]
+def run_counted(kata, mod):
+    # compile_model(mod.Pooler(8, 5, seed=3)) over the five shapes, counted by dynamo where it runs (the
+    # probe): (graph breaks, up to 3 reasons, unique graphs)
+    batches = [batch(B, T, 8, B * T) for B, T in SHAPES]
+    return kata.probe("probes.py").counted(mod, 8, 5, 3, batches)
 
 
 @pytest.mark.perf
 def test_no_graph_breaks(kata):
-    breaks, reasons, _ = run_counted(kata.module())
+    breaks, reasons, _ = run_counted(kata, kata.module())
     kata.record(graph_breaks=breaks)
     assert breaks == 0, (
         f"{breaks} graph break(s) over five calls; reasons: {reasons}. A tensor turned into a Python number (.item(), "
@@ -92,7 +86,7 @@ def test_no_graph_breaks(kata):
 
 @pytest.mark.perf
 def test_one_graph_for_all_shapes(kata):
-    _, _, graphs = run_counted(kata.module())
+    _, _, graphs = run_counted(kata, kata.module())
     kata.record(graphs_compiled=graphs)
     assert graphs <= 1, (
         f"five calls with batch sizes and lengths {SHAPES} compiled {graphs} graphs: the shapes were specialised, and "
