@@ -2,13 +2,12 @@
 (values, padding, masks, lengths, shapes rounded up), across batches that shrink and grow (stale padding
 shows); the outputs are views of the same buffers every call; inputs are left alone; a batch that does not
 fit raises ValueError; and, in steady state, no tensor is allocated: every aten op is seen by a
-TorchDispatchMode, and an output whose storage is new counts as an allocation."""
+TorchDispatchMode, and an output whose storage is new counts as an allocation (the mode, and the look at
+the outputs' storage, run beside the learner's code: support/probes.py)."""
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 from torch.nn.utils.rnn import pad_sequence
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
 
 from kata.testing import assert_unchanged
 from kata.toolkit import describe, expect
@@ -100,11 +99,10 @@ def test_any_batch(kata, lens, pad, multiple, strided, dtype):
 
 
 def test_outputs_are_views_of_the_same_buffers(kata):
-    c = kata.module().Collator(4, 32, 64)
+    batches = [batch(tl, al, k) for k, (tl, al) in enumerate([([3, 30], [64, 1]), ([9], [9]), ([1, 2, 3, 4], [5, 6, 7, 8])])]
+    seen = kata.probe("probes.py").storages(kata.module(), (4, 32, 64), {}, batches, KEYS)
     ptrs = None
-    for k, (tl, al) in enumerate([([3, 30], [64, 1]), ([9], [9]), ([1, 2, 3, 4], [5, 6, 7, 8])]):
-        got = c(batch(tl, al, k))
-        now = {key: got[key].untyped_storage().data_ptr() for key in KEYS}
+    for k, now in enumerate(seen):
         expect(ptrs is None or now == ptrs, f"call {k}: the outputs live in other storage than the previous call's "
                                             f"({[key for key in KEYS if ptrs and now[key] != ptrs[key]]}): return views "
                                             "of the buffers allocated in __init__")
@@ -127,42 +125,16 @@ def test_a_batch_that_does_not_fit_raises(kata, case):
     check(c(good), good, 0, 8, f"a batch after one with {case.replace('_', ' ')} was refused", (16, 32))
 
 
-class Allocations(TorchDispatchMode):
-    """Counts aten ops whose outputs have storage that none of the inputs had (a new tensor)."""
-
-    def __init__(self):
-        super().__init__()
-        self.ops = []
-
-    @classmethod
-    def _should_skip_dynamo(cls):  # noqa: D401  (see docs/authoring.md: avoids importing torch._dynamo)
-        return False
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        ins = {t.untyped_storage().data_ptr() for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)}
-        for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor) and t.untyped_storage().nbytes() and \
-                    t.untyped_storage().data_ptr() not in ins:
-                self.ops.append(str(func.overloadpacket.__name__))
-        return out
-
-
 @pytest.mark.perf
 def test_no_allocation_in_steady_state(kata):
-    c = kata.module().Collator(8, 128, 4000, pad_id=1)
     batches = [batch(*[list(x) for x in zip(*[(int(t), int(a)) for t, a in
                                                torch.randint(1, 120, (8, 2), generator=torch.Generator().manual_seed(s))
                                                * torch.tensor([1, 33])])], s) for s in range(12)]
-    c(batches[0])  # warm-up
-    mode = Allocations()
-    with mode:
-        for b in batches:
-            c(b)
-    per = len(mode.ops) / len(batches)
+    # ops that made a new tensor, seen by a TorchDispatchMode beside the Collator (support/probes.py)
+    ops = kata.probe("probes.py").allocations(kata.module(), (8, 128, 4000), {"pad_id": 1}, batches[0], batches)
+    per = len(ops) / len(batches)
     kata.record(allocations_per_batch=per)
-    counts = {op: mode.ops.count(op) for op in sorted(set(mode.ops))}
-    expect(not mode.ops, f"{len(batches)} batches allocated {len(mode.ops)} tensors ({per:.1f} per batch): {counts}. "
-                         "Write into the preallocated buffers in place (fill_, copy_, slicing) instead of building "
-                         "new tensors (pad_sequence, .long(), torch.arange(...) < lengths, torch.tensor(...)).")
+    counts = {op: ops.count(op) for op in sorted(set(ops))}
+    expect(not ops, f"{len(batches)} batches allocated {len(ops)} tensors ({per:.1f} per batch): {counts}. "
+                    "Write into the preallocated buffers in place (fill_, copy_, slicing) instead of building "
+                    "new tensors (pad_sequence, .long(), torch.arange(...) < lengths, torch.tensor(...)).")

@@ -1,6 +1,7 @@
 """KV cache: append semantics, prefill and decode logits equal to a full recomputation (float64), chunked
 prefill (a causal mask with Lq < Lk), greedy generation, and two counts: positions projected (linear in
-the sequence, not quadratic) and no reallocation of the cache."""
+the sequence, not quadratic) and no reallocation of the cache. The learner's code runs on a TinyLM built from the same seed beside it
+(support/probes.py, which also reads the storage append returns); the oracle is the test's own TinyLM."""
 import math
 
 import pytest
@@ -53,10 +54,6 @@ def tokens(B, T, seed, vocab=13):
     return torch.randint(0, vocab, (B, T), generator=torch.Generator().manual_seed(seed))
 
 
-def new_cache(mod, model, B, max_len):
-    return mod.KVCache(B, model.heads, max_len, model.head_dim, dtype=model.dtype)
-
-
 def diagnose(model, toks, got, start) -> str:
     """Compare `got` (logits for toks[:, start:]) with classic mistakes."""
     T = toks.shape[1]
@@ -95,10 +92,9 @@ def test_append(kata):
 
 
 def test_prefill_equals_full_forward(kata):
-    mod = kata.module()
     model = TinyLM(seed=2)
     toks = tokens(2, 9, 3)
-    got = mod.forward_step(model, toks, new_cache(mod, model, 2, 32))
+    (got,), _ = kata.probe("probes.py").forward_steps(kata.module(), 2, toks, [9], 32)
     want = model.forward(toks)
     try:
         assert_close(got, want, **T64, what="prefill logits", on="B=2, 9 prompt tokens, one forward_step")
@@ -107,34 +103,29 @@ def test_prefill_equals_full_forward(kata):
 
 
 def test_decode_steps_equal_full_forward(kata):
-    mod = kata.module()
     model = TinyLM(seed=4)
     toks = tokens(3, 14, 5)
-    cache = new_cache(mod, model, 3, 20)
-    mod.forward_step(model, toks[:, :5], cache)
+    steps, length = kata.probe("probes.py").forward_steps(kata.module(), 4, toks, [5] + [1] * 9, 20)
     want = model.forward(toks)
-    for t in range(5, 14):
-        got = mod.forward_step(model, toks[:, t:t + 1], cache)
+    for t, got in zip(range(5, 14), steps[1:]):
         try:
             assert_close(got[:, 0], want[:, t], **T64, what=f"decode logits at position {t}",
                          on="prefill of 5 tokens, then one token per step (B=3)")
         except AssertionError as e:
             raise AssertionError(f"{e}\n  {diagnose(model, toks[:, :t + 1], got, t)}") from None
-    assert cache.length == 14, f"after 5 + 9 tokens the cache length is {cache.length}, expected 14"
+    assert length == 14, f"after 5 + 9 tokens the cache length is {length}, expected 14"
 
 
 @pytest.mark.parametrize("chunks", [(4, 4, 3), (1, 6, 2, 2), (2, 1, 1, 7)])
 def test_chunked_prefill(kata, chunks):
     # A chunk of T > 1 tokens after a non-empty cache: the causal mask has Lq < Lk and must be aligned
     # to the absolute positions.
-    mod = kata.module()
     model = TinyLM(seed=6)
     toks = tokens(2, sum(chunks), 7)
-    cache = new_cache(mod, model, 2, 24)
+    steps, _ = kata.probe("probes.py").forward_steps(kata.module(), 6, toks, list(chunks), 24)
     want = model.forward(toks)
     start = 0
-    for c in chunks:
-        got = mod.forward_step(model, toks[:, start:start + c], cache)
+    for c, got in zip(chunks, steps):
         try:
             assert_close(got, want[:, start:start + c], **T64, what=f"logits of the chunk at positions {start}..{start + c - 1}",
                          on=f"a sequence fed in chunks of {list(chunks)}")
@@ -152,10 +143,9 @@ def greedy_oracle(model, prompt, n_new):
 
 @pytest.mark.parametrize("B,T0,n", [(1, 1, 10), (3, 6, 12)])
 def test_generate(kata, B, T0, n):
-    mod = kata.module()
     model = TinyLM(seed=8 + B)
     prompt = tokens(B, T0, 9 + T0)
-    got = mod.generate(model, prompt, n, max_len=T0 + n)
+    got, _ = kata.probe("probes.py").generate(kata.module(), 8 + B, prompt, n, T0 + n)
     want = greedy_oracle(model, prompt, n)
     assert isinstance(got, torch.Tensor) and tuple(got.shape) == tuple(want.shape), (
         f"generate returned {tuple(getattr(got, 'shape', ())) or type(got).__name__}, expected shape {tuple(want.shape)} "
@@ -171,14 +161,12 @@ def test_generate(kata, B, T0, n):
 
 @pytest.mark.perf
 def test_each_position_projected_once(kata):
-    mod = kata.module()
-    model = TinyLM(seed=10)
     B, T0, n = 2, 8, 40
-    mod.generate(model, tokens(B, T0, 11), n, max_len=T0 + n)
+    _, rows = kata.probe("probes.py").generate(kata.module(), 10, tokens(B, T0, 11), n, T0 + n)  # TinyLM(seed=10)
     budget = B * (T0 + n)
-    kata.record(rows_projected=model.rows_projected, budget_rows=budget)
-    assert model.rows_projected <= budget, (
-        f"generating {n} tokens after a {T0}-token prompt (B={B}) projected {model.rows_projected:,} rows through "
+    kata.record(rows_projected=rows, budget_rows=budget)
+    assert rows <= budget, (
+        f"generating {n} tokens after a {T0}-token prompt (B={B}) projected {rows:,} rows through "
         f"model.qkv; with a KV cache it is at most {budget} (each position once). Feed only the new token to each "
         "decode step and read the earlier keys and values from the cache.")
 
@@ -187,12 +175,8 @@ def test_each_position_projected_once(kata):
 def test_cache_is_never_reallocated(kata):
     # torch.cat on every step copies the whole cache: O(n^2) bytes over a generation, and memory that
     # fragments. A preallocated buffer written in place returns views of the same storage every time.
-    mod = kata.module()
-    cache = mod.KVCache(2, 3, 40, 4, dtype=torch.float32)
-    ptrs = set()
-    for _ in range(30):
-        k_all, v_all = cache.append(torch.ones(2, 3, 1, 4), torch.ones(2, 3, 1, 4))
-        ptrs.add((k_all.untyped_storage().data_ptr(), v_all.untyped_storage().data_ptr()))
+    # the storages of what 30 appends returned, seen beside the learner's cache (support/probes.py)
+    ptrs = set(kata.probe("probes.py").append_storages(kata.module(), 2, 3, 40, 4, 30))
     kata.record(distinct_storages=len(ptrs))
     assert len(ptrs) == 1, (
         f"over 30 appends, the returned K/V lived in {len(ptrs)} different storages: the cache is reallocated "

@@ -6,7 +6,10 @@ THE STATISTICAL TESTS. Each compares observed token counts with the exact target
 chi-square goodness-of-fit test at significance ALPHA = 1e-4: a correct implementation fails such a test
 for 1 random seed in 10,000 (the false-failure rate). The seeds are fixed, so a given submission always
 gets the same verdict; the reference passes with the seeds used. The wrong controls (accept everything,
-resample from p, inverted ratio) give chi-square values 6 to 1,000 times the threshold."""
+resample from p, inverted ratio) give chi-square values 6 to 1,000 times the threshold.
+
+The learner's calls run beside support/probes.py, which holds the generator they share and builds the
+Markov models from the same seeds as the test's; the oracle and every check stay here."""
 import itertools
 import math
 
@@ -72,11 +75,10 @@ class Markov:
 
 
 def test_identical_models_accept_everything(kata):
-    mod = kata.module()
-    g = torch.Generator().manual_seed(0)
     p = torch.tensor([[0.1, 0.6, 0.3], [0.5, 0.25, 0.25], [0.2, 0.2, 0.6], [0.3, 0.3, 0.4]], dtype=torch.float64)
-    for trial in range(50):
-        out = mod.verify(p, p[:3].clone(), [trial % 3, (trial + 1) % 3, 2], g)
+    calls = [(p, p[:3].clone(), [trial % 3, (trial + 1) % 3, 2]) for trial in range(50)]
+    outs = kata.probe("probes.py").verify_calls(kata.module(), 0, calls)   # one generator, seeded 0, for all
+    for trial, out in enumerate(outs):
         assert len(out) == 4 and out[:3] == [trial % 3, (trial + 1) % 3, 2], (
             f"with q == p every draft token must be accepted (p/q = 1) and a bonus token appended: expected "
             f"[{trial % 3}, {(trial + 1) % 3}, 2, <bonus>], got {out}")
@@ -85,24 +87,18 @@ def test_identical_models_accept_everything(kata):
 def test_impossible_draft_is_rejected(kata):
     # The target gives token 2 probability 0: a drafted 2 must always be rejected, and the replacement
     # comes from the residual max(p - q, 0), which here is p itself, so never 2.
-    mod = kata.module()
-    g = torch.Generator().manual_seed(1)
     p = torch.tensor([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]], dtype=torch.float64)
     q = torch.tensor([[0.0, 0.0, 1.0]], dtype=torch.float64)
-    for _ in range(50):
-        out = mod.verify(p, q, [2], g)
+    for out in kata.probe("probes.py").verify_calls(kata.module(), 1, [(p, q, [2])] * 50):
         assert len(out) == 1 and out[0] in (0, 1), (
             f"draft token 2 has target probability 0 and must be rejected, the replacement drawn from "
             f"max(p - q, 0) = [0.5, 0.5, 0]: expected [0] or [1], got {out}")
 
 
 def test_returns_ints_and_lengths(kata):
-    mod = kata.module()
-    g = torch.Generator().manual_seed(2)
     p = torch.full((4, 5), 0.2, dtype=torch.float64)
     q = torch.tensor([[0.6, 0.1, 0.1, 0.1, 0.1]] * 3, dtype=torch.float64)
-    for _ in range(40):
-        out = mod.verify(p, q, [0, 1, 0], g)
+    for out in kata.probe("probes.py").verify_calls(kata.module(), 2, [(p, q, [0, 1, 0])] * 40):
         assert isinstance(out, list) and 1 <= len(out) <= 4 and all(isinstance(t, int) for t in out), (
             f"verify must return a list of 1 to k+1 = 4 Python ints, got {out!r}")
 
@@ -112,13 +108,11 @@ def test_returns_ints_and_lengths(kata):
 
 def test_one_position_distribution(kata):
     # k = 1: the first returned token must be distributed as p[0], whatever q is. 8,000 rounds.
-    mod = kata.module()
-    g = torch.Generator().manual_seed(1234)
     p = torch.tensor([[0.45, 0.3, 0.15, 0.07, 0.03], [0.2] * 5], dtype=torch.float64)
     q = torch.tensor([[0.05, 0.15, 0.2, 0.3, 0.3]], dtype=torch.float64)
     counts = {}
-    for _ in range(8000):
-        t = mod.verify(p, q, [int(torch.multinomial(q[0], 1, generator=g))], g)[0]
+    # each round draws the draft token from q[0], then verifies it, with one generator seeded 1234
+    for t in kata.probe("probes.py").one_position(kata.module(), 1234, p, q, 8000):
         counts[t] = counts.get(t, 0) + 1
     probs = {i: float(p[0, i]) for i in range(5)}
     stat, df = chi_square(counts, probs)
@@ -148,14 +142,11 @@ def exact_joint(target, prefix, n):
 def test_end_to_end_distribution(kata):
     # 3 tokens from V = 4 (64 outcomes), k = 2, a draft that is a blend of the target and noise.
     # 2,000 generations; chi-square at significance 1e-4 against the exact joint distribution.
-    mod = kata.module()
-    target = Markov(4, seed=5, temp=1.5)
-    draft = Markov(4, seed=6, temp=1.5, base=target, mix=0.3)
-    prefix = [1, 3]
-    g = torch.Generator().manual_seed(99)
+    target = Markov(4, seed=5, temp=1.5)   # the oracle's; the probe builds the same, and the draft
+    prefix = [1, 3]                          # Markov(4, seed=6, temp=1.5, base=target, mix=0.3)
+    outs, _, _ = kata.probe("probes.py").generate(kata.module(), 4, 5, 6, 1.5, 0.3, prefix, 3, 2, 99, 2000)
     counts = {}
-    for _ in range(2000):
-        out = mod.speculative_generate(target, draft, prefix, 3, 2, g)
+    for out in outs:
         assert isinstance(out, list) and len(out) == 3, f"speculative_generate(n_new=3) returned {out!r}: expected 3 ints"
         counts[tuple(int(t) for t in out)] = counts.get(tuple(int(t) for t in out), 0) + 1
     probs = exact_joint(target, prefix, 3)
@@ -178,13 +169,12 @@ def test_end_to_end_distribution(kata):
 
 @pytest.mark.perf
 def test_target_calls(kata):
-    mod = kata.module()
-    target = Markov(5, seed=7)
-    draft = Markov(5, seed=7)
-    out = mod.speculative_generate(target, draft, [0, 1], 60, 4, torch.Generator().manual_seed(3))
+    # target = draft = Markov(5, seed=7), built beside the learner's code; one call, generator seeded 3
+    (out,), target_calls, draft_calls = kata.probe("probes.py").generate(kata.module(), 5, 7, 7, 1.0, None, [0, 1],
+                                                                         60, 4, 3, 1)
     assert len(out) == 60
-    kata.record(target_calls=target.calls, budget=12, draft_calls=draft.calls)
-    assert target.calls <= 12, (
-        f"60 tokens with k = 4 and a draft equal to the target took {target.calls} target calls; expected 12. Every "
+    kata.record(target_calls=target_calls, budget=12, draft_calls=draft_calls)
+    assert target_calls <= 12, (
+        f"60 tokens with k = 4 and a draft equal to the target took {target_calls} target calls; expected 12. Every "
         "round should draft k tokens, score them all with ONE target call, and keep the k accepted tokens plus "
         "the bonus token sampled from the last row.")
