@@ -228,7 +228,7 @@ def preloads(tree: Path, kata: Kata) -> list[str]:
         out += ["--kata-preload=kata.tritonkit"]
     if re.search(r"^(import torch|from torch)", text, re.M):  # imported at the top: once, before the zygote
         out += ["--kata-preload=torch"]
-    if re.search(r"torch\.compile|torch\._dynamo|torch\.library|opcheck", text):  # ~2 s a worker otherwise
+    if re.search(r"torch\.compile\(|^\s*(import|from) torch\._dynamo|torch\.library\.|opcheck\(", text, re.M):  # ~2 s a worker otherwise
         out += ["--kata-preload=torch._dynamo"]
     if kata.language in ("c", "cpp", "asm", "cuda"):
         out += ["--kata-preload=native.ffi", "--kata-preload=_cffi_backend"]
