@@ -515,7 +515,7 @@ class Judge:
         if self.crash_fd < 0:
             return ""
         import select
-        import signal
+
         from kata.signals import describe_signal
         text = b""
         if select.select([self.crash_fd], [], [], 0.5)[0]:  # it writes as the signal arrives

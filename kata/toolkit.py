@@ -15,6 +15,8 @@
     OpCensus(watch=())               a TorchDispatchMode recording the aten ops run, the largest tensor made,
                                      the dtypes made and the elements read from watched tensors
     TorchMode                        the base for a test's own TorchDispatchMode (no torch._dynamo import)
+    support_module(__file__, name)   an instructor's support/ module (a probe's models) imported in the
+                                     test's own process, to build the oracle from the same classes
     Table(values)                    a function of 0..n-1 as its values, for learner code that calls a test's
                                      function many times: it crosses to a separate judge's worker as data
 
@@ -30,6 +32,22 @@ import pytest
 
 from kata.testing import assert_unchanged
 from kata.wire import Table  # noqa: F401 - re-exported for tests
+
+
+def support_module(test_file: str, name: str = "probes.py"):
+    """The kata's support/<name>, imported here, in the test's process (once per process): the models a
+    probe builds beside the learner's code (kata.probe) are the same classes the test's oracle uses."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(test_file).resolve().parent / "support" / name
+    key = f"kata_support_{path.parent.parent.name}_{path.stem}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        sys.modules[key] = mod
+    return sys.modules[key]
 
 
 def expect(ok: bool, message: str) -> None:

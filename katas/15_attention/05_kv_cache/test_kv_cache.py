@@ -8,46 +8,12 @@ import pytest
 import torch
 
 from kata.testing import assert_close, assert_equal
+from kata.toolkit import support_module
 
 T64 = dict(atol=1e-10, rtol=1e-9)
 
 
-class TinyLM:
-    """One attention layer with learned positions: small, float64, and counting the rows it projects."""
-
-    def __init__(self, vocab=13, dim=18, heads=3, max_len=96, seed=0, dtype=torch.float64):
-        g = torch.Generator().manual_seed(seed)
-        r = lambda *s, sc=1.0: torch.randn(*s, generator=g, dtype=torch.float64).to(dtype) * sc
-        self.vocab, self.dim, self.heads, self.head_dim, self.dtype = vocab, dim, heads, dim // heads, dtype
-        self.tok, self.pos = r(vocab, dim), r(max_len, dim)
-        self.wq, self.wk, self.wv, self.wo = (r(dim, dim, sc=dim ** -0.5) for _ in range(4))
-        self.head = r(dim, vocab, sc=dim ** -0.5)
-        self.rows_projected = 0
-
-    def embed(self, tokens, positions):
-        positions = torch.as_tensor(positions)
-        assert positions.dim() == 1 and positions.shape[0] == tokens.shape[1], (
-            f"model.embed(tokens {tuple(tokens.shape)}, positions {tuple(positions.shape)}): positions must be a 1-D "
-            "tensor with one position per token column")
-        return self.tok[tokens] + self.pos[positions]
-
-    def qkv(self, x):
-        B, T, _ = x.shape
-        self.rows_projected += B * T
-        split = lambda y: y.view(B, T, self.heads, self.head_dim).transpose(1, 2)
-        return split(x @ self.wq), split(x @ self.wk), split(x @ self.wv)
-
-    def output(self, x, attn):
-        B, H, T, dh = attn.shape
-        return (x + attn.transpose(1, 2).reshape(B, T, H * dh) @ self.wo) @ self.head
-
-    def forward(self, tokens):
-        T = tokens.shape[1]
-        x = self.embed(tokens, torch.arange(T))
-        q, k, v = self.qkv(x)
-        s = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)
-        s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
-        return self.output(x, torch.softmax(s, -1) @ v)
+TinyLM = support_module(__file__).TinyLM  # the class the probe builds beside the learner's code
 
 
 def tokens(B, T, seed, vocab=13):

@@ -15,6 +15,7 @@ import math
 
 import pytest
 import torch
+from kata.toolkit import support_module
 
 ALPHA = 1e-4
 Z = 3.719016  # the standard normal quantile at 1 - ALPHA
@@ -51,24 +52,7 @@ def report(counts, probs, top=6):
     return "\n".join(f"    {k}: observed {counts.get(k, 0) / n:.4f}, target {probs[k]:.4f}" for k in rows)
 
 
-class Markov:
-    """Next-token distribution depends on the last two tokens; counts its calls."""
-
-    def __init__(self, V, seed, temp=1.0, base=None, mix=0.0):
-        g = torch.Generator().manual_seed(seed)
-        logits = torch.randn(V, V, V, generator=g, dtype=torch.float64) * temp
-        if base is not None:
-            logits = mix * base.logits + (1 - mix) * logits
-        self.V, self.logits, self.calls = V, logits, 0
-
-    def dist(self, a, b):
-        return torch.softmax(self.logits[a, b], -1)
-
-    def __call__(self, tokens):
-        self.calls += 1
-        t = torch.as_tensor(tokens, dtype=torch.long)
-        prev = torch.cat([t.new_zeros(1), t[:-1]])
-        return torch.softmax(self.logits[prev, t], -1)
+Markov = support_module(__file__).Markov  # the class the probe builds beside the learner's code
 
 
 # ------------------------------------------------------------------------------- deterministic

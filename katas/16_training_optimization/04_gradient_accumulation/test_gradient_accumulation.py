@@ -3,36 +3,16 @@ and do not divide the batch, with padding that makes micro-batches hold differen
 accumulation on top of existing gradients; a full optimizer step; then a count of the rows per forward."""
 import pytest
 import torch
-from torch import nn
-from torch.nn import functional as F
 
 from kata.testing import assert_close
+from kata.toolkit import support_module
 
 T64 = dict(atol=1e-12, rtol=1e-9)
 IGNORE = -100
 
 
-class Tagger(nn.Module):
-    """(support/probes.py builds the same model from the same seed, for the learner's run.)
-    Embedding -> tanh MLP -> per-token logits; counts the largest batch it is given."""
-
-    def __init__(self, vocab=17, dim=12, classes=5, seed=0):
-        super().__init__()
-        torch.manual_seed(seed)
-        self.emb = nn.Embedding(vocab, dim)
-        self.hidden = nn.Linear(dim, dim)
-        self.out = nn.Linear(dim, classes)
-        self.double()
-        self.max_rows = 0
-
-    def forward(self, x):
-        self.max_rows = max(self.max_rows, x.shape[0])
-        return self.out(torch.tanh(self.hidden(self.emb(x))))
-
-
-def loss_sum(model, x, y):
-    logits = model(x)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE, reduction="sum")
+# The model and loss the probe builds beside the learner's code (support/probes.py), for the oracle here.
+Tagger, loss_sum = support_module(__file__).Tagger, support_module(__file__).loss_sum
 
 
 def batch(n, T, seed, ragged=True):
