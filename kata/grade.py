@@ -232,7 +232,14 @@ def preloads(tree: Path, kata: Kata) -> list[str]:
         out += ["--kata-preload=torch._dynamo"]
     if kata.language in ("c", "cpp", "asm", "cuda"):
         out += ["--kata-preload=native.ffi", "--kata-preload=_cffi_backend"]
-    return out
+    # The harness modules a probe (kata.probe) imports: the worker cannot read the instructor's checkout
+    # once it is confined, so they are imported before.
+    probes = "\n".join(p.read_text(errors="replace") for p in folder.glob("support/*.py"))
+    for package, names in re.findall(r"^\s*from ((?:kata|native)(?:\.\w+)*) import ([\w, ]+)", probes, re.M):
+        out += [f"--kata-preload={package}"] + [f"--kata-preload={package}.{n.strip()}" for n in names.split(",")
+                                                 if package in ("kata", "native") and n.strip()]
+    out += [f"--kata-preload={m}" for m in re.findall(r"^\s*import ((?:kata|native)\.[\w.]+)", probes, re.M)]
+    return list(dict.fromkeys(out))
 
 
 def run_batch(tree: Path, kata: Kata, time_limit: float | None, judging: Judging = Judging("same")) -> Batch:
