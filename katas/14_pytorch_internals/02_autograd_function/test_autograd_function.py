@@ -1,6 +1,8 @@
 """SiLU as a custom autograd Function: values, gradients, that the graph really is yours, and a count
 of the bytes it keeps alive for backward."""
 
+import builtins
+
 import pytest
 import torch
 import torch.fx.experimental.symbolic_shapes  # noqa: F401  (see below)
@@ -126,65 +128,105 @@ def diagnose(x, g, got) -> str:
     return f"Expected grad_output * {DERIVATIVE}."
 
 
+CTX_NONE = ("\n  ctx is None: did silu() call SiLUFunction.forward(None, x) itself? Return SiLUFunction.apply(x): "
+            "apply makes the ctx, runs forward and records the node in the graph.")
+
+
 def call_silu(mod, x, on=None):
-    """y = silu(x), checked to be a tensor shaped and typed like x."""
+    """y = silu(x), checked to be a tensor shaped and typed like x (x not requiring grad: the output
+    crosses as it is)."""
     try:
         y = mod.silu(x)
     except AttributeError as e:
         if "'NoneType' object has no attribute" not in str(e):
             raise
-        raise AssertionError(f"{type(e).__name__}: {e}\n  ctx is None: did silu() call SiLUFunction.forward(None, x) "
-                             "itself? Return SiLUFunction.apply(x): apply makes the ctx, runs forward and records "
-                             "the node in the graph.") from None
+        raise AssertionError(f"{type(e).__name__}: {e}{CTX_NONE}") from None
     check_tensor(y, x, f"silu(x) on {on or describe_input(x)}")
     return y
 
 
-def check_your_node(mod, y):
-    """y.grad_fn is the node autograd made for the learner's SiLUFunction."""
-    fn = y.grad_fn
-    if fn is None:
+def check_call(rec, like, on=None):
+    """One silu() call the probe made (on a tensor shaped and typed like `like`), checked as call_silu
+    checks its own: no AttributeError from a None ctx, a tensor shaped and typed like the input."""
+    what = f"silu(x) on {on or describe_input(like)}"
+    if rec["error"]:
+        name, msg = rec["error"]
+        if "'NoneType' object has no attribute" not in msg:
+            raise AttributeError(msg)
+        raise AssertionError(f"{name}: {msg}{CTX_NONE}")
+    if rec["other"]:
+        name, text = rec["other"]
+        raise AssertionError(f"{what}: expected a torch.Tensor, got {name} ({text})")
+    check_tensor(rec["y"], like, what)
+    return rec["y"]
+
+
+def check_your_node(rec):
+    """The output of a silu() call the probe made has, as grad_fn, the node autograd made for the
+    learner's SiLUFunction."""
+    name = rec["node"]
+    if name is None:
         raise AssertionError("silu(x) has no grad_fn although x requires grad: autograd recorded nothing, so no "
                              "gradient can reach x. Return SiLUFunction.apply(x) from silu(); calling "
                              "SiLUFunction.forward yourself, or detaching, bypasses autograd.")
-    if type(fn) is not mod.SiLUFunction._backward_cls:
-        name = type(fn).__name__
+    if not rec["yours"]:
         raise AssertionError(
             f"silu(x).grad_fn is {name}, expected SiLUFunctionBackward (the node autograd makes for your "
             f"SiLUFunction). {'That is torch.nn.functional.silu. ' if name.startswith('Silu') else ''}"
             "silu() must return SiLUFunction.apply(x) as it is, with no torch op around it.")
 
 
-def run_backward(mod, x, g):
-    """x.grad after silu(x).backward(g), x being a leaf that shares x's memory and strides; checks that
-    neither x nor g was modified and that the gradient is shaped and typed like x."""
+def raise_error(err):
+    """Raise again an error the probe caught, as its own type when that is a builtin."""
+    name, msg = err
+    cls = getattr(builtins, name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        raise cls(msg)
+    raise AssertionError(f"{name}: {msg}")
+
+
+def probe_forward(kata, mod, x, on=None):
+    """silu(x) in the probe (x requiring grad: the graph stays there); returns the call's record,
+    checked like call_silu's output (rec["y"] the output, detached)."""
+    got = kata.probe("probes.py").forward(mod, x)
+    check_call(got["calls"][0], x, on)
+    if got["error"]:
+        raise_error(got["error"])
+    return got["calls"][0]
+
+
+def run_backward(kata, mod, x, g):
+    """x.grad after silu(x).backward(g), x being a leaf that shares x's memory and strides (in the
+    probe); checks that neither x nor g was modified and that the gradient is shaped and typed like x."""
     leaf = x.detach().requires_grad_(True)
     x_before, g_before = x.clone(), g.clone()
-    y = call_silu(mod, leaf)
-    check_your_node(mod, y)
-    y.backward(g)
-    assert_input_unchanged(g_before, g, "grad_output (the gradient your backward receives)")
-    assert_input_unchanged(x_before, leaf)
-    if leaf.grad is None:
+    got = kata.probe("probes.py").backward(mod, x, g)
+    check_call(got["calls"][0], leaf)
+    check_your_node(got["calls"][0])
+    if got["error"]:
+        raise_error(got["error"])
+    assert_input_unchanged(g_before, got["g_after"], "grad_output (the gradient your backward receives)")
+    assert_input_unchanged(x_before, got["x_after"])
+    if got["grad"] is None:
         raise AssertionError(f"x.grad is None after silu(x).backward(grad_output) on {describe_input(leaf)}: "
                              "backward returned None for x.")
-    check_tensor(leaf.grad, leaf, f"x.grad on {describe_input(leaf)}")
-    return leaf.grad
+    check_tensor(got["grad"], leaf, f"x.grad on {describe_input(leaf)}")
+    return got["grad"]
 
 
-def backward(loss, *leaves):
-    """loss.backward(), with a clear message for the classic failures; then every leaf has a .grad."""
-    try:
-        loss.backward()
-    except RuntimeError as e:
-        if "written-to tensor" not in str(e):
-            raise
-        raise AssertionError(f"RuntimeError: {e}\n  Your backward writes into grad_output in place (mul_, out=...). "
+def backward(got, *grads_and_leaves):
+    """The end of a probe's loss.backward() (got["error"]), with a clear message for the classic
+    failures; then every leaf has a .grad (pairs of the grad it returned and the test's leaf)."""
+    if got["error"]:
+        name, msg = got["error"]
+        if name != "RuntimeError" or "written-to tensor" not in msg:
+            raise_error(got["error"])
+        raise AssertionError(f"RuntimeError: {msg}\n  Your backward writes into grad_output in place (mul_, out=...). "
                              "Here grad_output is the gradient of .sum(): one number expanded to x's shape, which "
                              "cannot be written, and in general it belongs to the caller. Return a new "
                              "tensor.") from None
-    for leaf in leaves:
-        if leaf.grad is None:
+    for grad, leaf in grads_and_leaves:
+        if grad is None:
             raise AssertionError(f"no gradient reached {describe_input(leaf, 'leaf tensor')} through silu(): "
                                  "does your backward return None?")
 
@@ -245,23 +287,16 @@ def test_graph_records_your_function(kata):
     # would give correct numbers and teach nothing.
     mod = kata.module()
     x = torch.linspace(-4, 4, 12, dtype=torch.float64).reshape(3, 4).requires_grad_(True)
-    check_your_node(mod, call_silu(mod, x))
-
-    calls = []
-    original = mod.SiLUFunction.backward
-
-    def spy(ctx, *grads):
-        calls.append(1)
-        return original(ctx, *grads)
-
-    mod.SiLUFunction.backward = staticmethod(spy)
-    with OpCensus() as log:
-        y = mod.silu(x)
-        forward_ops = list(log.ops)
-        y.backward(torch.ones_like(y))
-    backward_ops = log.ops[len(forward_ops):]
-    if len(calls) != 1:
-        raise AssertionError(f"SiLUFunction.backward ran {len(calls)} times during one y.backward(): expected once.")
+    # in the probe: y = silu(x); then, with SiLUFunction.backward wrapped in a counting spy and under
+    # OpCensus, y = silu(x) and y.backward(ones)
+    got = kata.probe("probes.py").census(mod, x)
+    check_call(got["calls"][0], x)
+    if got["error"]:
+        raise_error(got["error"])
+    check_your_node(got["calls"][0])
+    calls, forward_ops, backward_ops = got["backward_calls"], got["forward_ops"], got["backward_ops"]
+    if calls != 1:
+        raise AssertionError(f"SiLUFunction.backward ran {calls} times during one y.backward(): expected once.")
     for ops, where, banned in [(forward_ops, "forward", {"silu", "silu_"}),
                                (backward_ops, "backward", {"silu", "silu_", "silu_backward", "sigmoid_backward"})]:
         used = sorted(banned & set(ops))
@@ -280,11 +315,13 @@ def test_saves_through_save_for_backward(kata):
     # and saving an output that way makes a reference cycle that leaks the graph.
     mod = kata.module()
     x = torch.randn(4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1)).requires_grad_(True)
-    seen = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: (seen.append(t), t)[1], lambda t: t):
-        y = call_silu(mod, x)
-    check_your_node(mod, y)
-    stashed = sorted(k for k, v in vars(y.grad_fn).items() if _holds_tensor(v))
+    # in the probe, under saved-tensor hooks: y = silu(x), and the ctx attributes of y.grad_fn holding tensors
+    got = kata.probe("probes.py").saved(mod, x)
+    check_call(got["calls"][0], x)
+    if got["error"]:
+        raise_error(got["error"])
+    check_your_node(got["calls"][0])
+    stashed, seen = got["stashed"], got["packed"]
     if stashed:
         raise AssertionError(f"tensors stored as ctx attributes: ctx.{', ctx.'.join(stashed)}. Save tensors for "
                              "backward with ctx.save_for_backward(...) and read them back from ctx.saved_tensors; "
@@ -292,16 +329,6 @@ def test_saves_through_save_for_backward(kata):
     if not seen:
         raise AssertionError("nothing was saved with ctx.save_for_backward(...), yet backward needs x: save x in "
                              "forward and read it back from ctx.saved_tensors in backward.")
-
-
-def _holds_tensor(v) -> bool:
-    if isinstance(v, torch.Tensor):
-        return True
-    if isinstance(v, (list, tuple, set)):
-        return any(_holds_tensor(i) for i in v)
-    if isinstance(v, dict):
-        return any(_holds_tensor(i) for i in v.values())
-    return False
 
 
 # ----------------------------------------------------------------------------------------- backward
@@ -312,7 +339,7 @@ def test_gradient_values(kata):
     mod = kata.module()
     x = torch.linspace(-6, 6, 25, dtype=torch.float64)
     g = torch.randn(25, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
-    grad = run_backward(mod, x, g)
+    grad = run_backward(kata, mod, x, g)
     want = g * ref_dsilu(x)
     try:
         assert_close(grad, want, **GRAD_TOL[torch.float64], what="x.grad",
@@ -327,7 +354,7 @@ def test_gradient_large_magnitudes(kata, dtype):
     vals = EXTREMES + ([700.0, -700.0, 710.0, -710.0, 1000.0, -1000.0] if dtype == torch.float64 else [])
     x = torch.tensor(vals, dtype=dtype)
     g = torch.linspace(0.5, 2.0, len(vals), dtype=dtype)
-    grad = run_backward(mod, x, g)
+    grad = run_backward(kata, mod, x, g)
     check_finite(grad, x, g.double() * ref_dsilu(x), f"x.grad in {NAME[dtype]}")
     try:
         assert_close(grad, g.double() * ref_dsilu(x), **GRAD_TOL[dtype], what="x.grad",
@@ -345,7 +372,7 @@ def test_gradient_any_shape(kata, shape, dtype, scale, layout, seed):
     g = make_input(shape, dtype, 1.0, seed + 1, layout)
     on = (f"{describe_input(x)}, x = randn * {scale:g} clamped to |x| <= 100, grad_output "
           f"{describe_input(g, 'tensor')[2:]} (seed {seed})")
-    grad = run_backward(mod, x, g)
+    grad = run_backward(kata, mod, x, g)
     check_finite(grad, x, g.double() * ref_dsilu(x), f"x.grad on {on}")
     try:
         assert_close(grad, g.double() * ref_dsilu(x), **GRAD_TOL[dtype], what="x.grad", on=on)
@@ -358,16 +385,16 @@ def test_gradcheck(kata, layout):
     # torch's own check: your backward against finite differences of your forward, in float64.
     mod = kata.module()
     x = make_input((4, 6), torch.float64, 2.5, seed=3, layout=layout).requires_grad_(True)
-    check_your_node(mod, call_silu(mod, x))
-    try:
-        torch.autograd.gradcheck(mod.silu, (x,), eps=1e-6, atol=1e-6, rtol=1e-4, raise_exception=True)
+    check_your_node(probe_forward(kata, mod, x))
+    # in the probe: torch.autograd.gradcheck(silu, (x,), eps=1e-6, atol=1e-6, rtol=1e-4)
+    err = kata.probe("probes.py").gradcheck(mod, x)
+    if err is None:
         return
-    except RuntimeError as e:
-        if "Jacobian mismatch" not in str(e):
-            raise
-        said = str(e).splitlines()[0].rstrip(",")
+    if "Jacobian mismatch" not in err[1]:
+        raise_error(err)
+    said = err[1].splitlines()[0].rstrip(",")
     # SiLU is elementwise, so its Jacobian is diagonal: show the diagonal, element by element.
-    grad = run_backward(mod, x, torch.ones_like(x))
+    grad = run_backward(kata, mod, x, torch.ones_like(x))
     with torch.no_grad():
         xd, eps = x.detach(), 1e-6
         numeric = (mod.silu(xd + eps) - mod.silu(xd - eps)) / (2 * eps)
@@ -390,21 +417,25 @@ def test_larger_graph(kata):
     # and the grad_output your backward receives is an expanded constant, not a fresh tensor.
     mod = kata.module()
     x = torch.linspace(-3, 3, 20, dtype=torch.float64).reshape(4, 5).requires_grad_(True)
-    loss = call_silu(mod, x).sum() * 3 + x.pow(2).sum()
-    backward(loss, x)
+    # in the probe: loss = silu(x).sum() * 3 + x.pow(2).sum(), backward; loss2 = silu(silu(x)).sum(), backward
+    got = kata.probe("probes.py").larger_graph(mod, x)
+    check_call(got["calls"][0], x)
+    grads = got["grads"] + [None] * (2 - len(got["grads"]))
+    backward(got if not got["grads"] else dict(got, error=None), (grads[0], x))  # the first loss's backward
     want = 3 * ref_dsilu(x) + 2 * x.detach()
     try:
-        assert_close(x.grad, want, **GRAD_TOL[torch.float64], what="x.grad",
+        assert_close(grads[0], want, **GRAD_TOL[torch.float64], what="x.grad",
                      on="loss = silu(x).sum() * 3 + x.pow(2).sum() (expected 3 * dsilu/dx + 2x)")
     except AssertionError as e:
-        raise AssertionError(f"{e}\n  {diagnose(x, torch.full_like(x, 3.0), x.grad - 2 * x.detach())}") from None
+        raise AssertionError(f"{e}\n  {diagnose(x, torch.full_like(x, 3.0), grads[0] - 2 * x.detach())}") from None
 
     # A second backward through a fresh graph accumulates into x.grad; silu(silu(x)) chains your node.
-    loss2 = call_silu(mod, call_silu(mod, x)).sum()
-    backward(loss2, x)
+    for rec in got["calls"][1:]:
+        check_call(rec, x)
+    backward(got, (grads[1], x))
     inner = ref_silu(x)
     want2 = want + ref_dsilu(inner) * ref_dsilu(x)
-    assert_close(x.grad, want2, **GRAD_TOL[torch.float64], what="x.grad after a second backward",
+    assert_close(grads[1], want2, **GRAD_TOL[torch.float64], what="x.grad after a second backward",
                  on="loss2 = silu(silu(x)).sum(), accumulated onto the first loss's gradient")
 
 
@@ -415,25 +446,29 @@ def test_non_contiguous_inputs(kata):
     base = torch.randn(5, 3, dtype=torch.float64, generator=gen).requires_grad_(True)
     w = torch.randn(5, 3, dtype=torch.float64, generator=gen)
     x = base.t()
-    y = call_silu(mod, x)
-    backward((y * w.t()).sum(), base)
-    assert_close(base.grad, w * ref_dsilu(base), **GRAD_TOL[torch.float64], what="grad",
+    # in the probe: (silu(base.t()) * w.t()).sum().backward()
+    got = kata.probe("probes.py").strided(mod, "transposed", base, w)
+    check_call(got["calls"][0], x)
+    backward(got, (got["grad"], base))
+    assert_close(got["grad"], w * ref_dsilu(base), **GRAD_TOL[torch.float64], what="grad",
                  on=f"{describe_input(x)} (x = base.t()) with grad_output w.t()")
     # An expanded input (stride 0): one stored element feeds four outputs, so its gradient is a sum.
     a = torch.randn(1, 6, dtype=torch.float64, generator=gen).requires_grad_(True)
     x = a.expand(4, 6)
-    y = call_silu(mod, x)
-    backward(y.sum(), a)
-    assert_close(a.grad, 4 * ref_dsilu(a), **GRAD_TOL[torch.float64], what="grad of a",
+    got = kata.probe("probes.py").strided(mod, "expanded", a)  # silu(a.expand(4, 6)).sum().backward()
+    check_call(got["calls"][0], x)
+    backward(got, (got["grad"], a))
+    assert_close(got["grad"], 4 * ref_dsilu(a), **GRAD_TOL[torch.float64], what="grad of a",
                  on="x = a.expand(4, 6), loss = silu(x).sum() (expected 4 * dsilu/dx(a))")
     # Every other column of a wider tensor.
     b = torch.randn(3, 8, dtype=torch.float32, generator=gen).requires_grad_(True)
     x = b[:, ::2]
-    y = call_silu(mod, x)
-    backward(y.sum(), b)
+    got = kata.probe("probes.py").strided(mod, "every_other", b)  # silu(b[:, ::2]).sum().backward()
+    check_call(got["calls"][0], x)
+    backward(got, (got["grad"], b))
     want = torch.zeros(3, 8, dtype=torch.float64)
     want[:, ::2] = ref_dsilu(x)
-    assert_close(b.grad, want, **GRAD_TOL[torch.float32], what="grad of b",
+    assert_close(got["grad"], want, **GRAD_TOL[torch.float32], what="grad of b",
                  on="x = b[:, ::2] (float32), loss = silu(x).sum(): columns 1, 3, 5, 7 get zero")
 
 
@@ -451,18 +486,20 @@ def test_saved_bytes(kata):
     mod = kata.module()
     x = torch.randn(N, generator=torch.Generator().manual_seed(5)).requires_grad_(True)
     budget = x.untyped_storage().nbytes()
-    packed = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: (packed.append(t), t)[1], lambda t: t):
-        y = call_silu(mod, x)
+    # in the probe, under saved-tensor hooks: y = silu(x); what was saved for backward comes back
+    got = kata.probe("probes.py").saved(mod, x, keep_values=True)
+    y = check_call(got["calls"][0], x)
+    if got["error"]:
+        raise_error(got["error"])
+    packed = got["packed"]
     with torch.no_grad():
         s = torch.sigmoid(x)
     storages, lines = {}, []
     for t in packed:
-        key = t.untyped_storage().data_ptr()
-        nbytes = t.untyped_storage().nbytes()
+        key, nbytes = t["storage"], t["nbytes"]
         fresh = key not in storages
         storages.setdefault(key, nbytes)
-        lines.append(f"    {str(t.dtype).removeprefix('torch.')}{list(t.shape)}, {nbytes:,} bytes"
+        lines.append(f"    {t['dtype']}{t['shape']}, {nbytes:,} bytes"
                      f"{'' if fresh else ' (the same memory as one above: not counted again)'}: {_what(t, x, s, y)}")
     saved = sum(storages.values())
     kata.record(saved_bytes=saved, budget_bytes=budget, saved_tensors=len(packed),
@@ -478,11 +515,12 @@ def test_saved_bytes(kata):
 
 
 def _what(t, x, s, y) -> str:
-    if t.shape != x.shape:
+    """What a saved tensor (as the probe describes it: its value when shaped like x) is."""
+    if tuple(t["shape"]) != tuple(x.shape):
         return "not the input's shape"
-    t = t.detach()
-    if t.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
+    if t["is_x"]:
         return "the input x"
+    t = t["value"]
     for ref, name in ((x, "a copy of x"), (s, "sigmoid(x)"), (y, "the output silu(x)"), (1 - s, "1 - sigmoid(x)")):
         if t.dtype == ref.dtype and torch.allclose(t, ref.detach(), rtol=1e-5, atol=1e-6):
             return name
