@@ -599,7 +599,7 @@ class Judge:
 def _not_watching_here() -> None:
     """A test that watches the learner's code from inside its own process (a TorchDispatchMode of its own,
     sys.setprofile, sys.settrace, tracemalloc) would see nothing of a call that runs in the worker, and
-    a naive answer could pass: refuse, so the kata is marked `judge = "shared"` instead."""
+    a naive answer could pass: refuse, so the watching moves into a probe (kata.probe)."""
     why = None
     if sys.getprofile() is not None:
         why = "sys.setprofile"
@@ -618,7 +618,7 @@ def _not_watching_here() -> None:
             pass
     if why:
         raise NotSeparable(f"the test watches the learner's code with {why} in its own process, but that code runs "
-                           "in the learner's worker: this kata needs `[grading] judge = \"shared\"` in kata.toml")
+                           "in the learner's worker: watch it there, in a probe (kata.probe) that returns what it saw")
 
 
 def _walk(root, path):
