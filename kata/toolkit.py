@@ -17,6 +17,8 @@
     TorchMode                        the base for a test's own TorchDispatchMode (no torch._dynamo import)
     support_module(__file__, name)   an instructor's support/ module (a probe's models) imported in the
                                      test's own process, to build the oracle from the same classes
+    file_mappings(path)              (start, end, permissions) of this process's mappings of a file (a probe's
+                                     look at whether the learner's code mapped it rather than read it)
     Table(values)                    a function of 0..n-1 as its values, for learner code that calls a test's
                                      function many times: it crosses to a separate judge's worker as data
 
@@ -48,6 +50,21 @@ def support_module(test_file: str, name: str = "probes.py"):
         spec.loader.exec_module(mod)
         sys.modules[key] = mod
     return sys.modules[key]
+
+
+def file_mappings(path) -> list[tuple[int, int, str]]:
+    """(start, end, permissions) of each mapping of the file `path` in this process (/proc/self/maps)."""
+    import os
+
+    real = os.path.realpath(path)
+    out = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if len(parts) == 6 and parts[5].strip() == real:
+                lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                out.append((lo, hi, parts[1]))
+    return out
 
 
 def expect(ok: bool, message: str) -> None:

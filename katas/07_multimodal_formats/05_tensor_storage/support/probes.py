@@ -4,7 +4,6 @@ judges as data: the bytes save() wrote, what load() returned, where its arrays l
 of the file this process holds, the peak Python allocation during load(), the exception a malformed
 file raised. Under `kata grade` this file runs in the learner's process (kata.probe), the checks do not."""
 import gc
-import os
 import pathlib
 import shutil
 import tempfile
@@ -12,22 +11,11 @@ import tracemalloc
 
 import numpy as np
 
+from kata.toolkit import file_mappings
+
 
 def _folder():
     return pathlib.Path(tempfile.mkdtemp(prefix="kata-st-"))
-
-
-def _mappings(path):
-    """(start, end, permissions) of each mapping of `path` in this process."""
-    real = os.path.realpath(path)
-    out = []
-    with open("/proc/self/maps") as f:
-        for line in f:
-            parts = line.split(None, 5)
-            if len(parts) == 6 and parts[5].strip() == real:
-                lo, hi = (int(x, 16) for x in parts[0].split("-"))
-                out.append((lo, hi, parts[1]))
-    return out
 
 
 def save(mod, tensors, *metadata, prefill=None, views=None, shapes=None):
@@ -74,7 +62,7 @@ def load(mod, data, trace=False, keep=None):
                 tracemalloc.stop()
         else:
             got, meta = mod.load(path)
-        maps = _mappings(path)
+        maps = file_mappings(path)
         views = {}
         if isinstance(got, dict):
             for name, g in got.items():

@@ -14,6 +14,8 @@ import tempfile
 
 import numpy as np
 
+from kata.toolkit import file_mappings
+
 MAKE = {"bytes": bytes, "bytearray": bytearray, "memoryview": memoryview,
         "uint8": lambda b: np.frombuffer(b, dtype=np.uint8).copy()}
 
@@ -24,19 +26,6 @@ def _folder():
 
 def fds():
     return len(os.listdir("/proc/self/fd"))
-
-
-def maps_of(path):
-    """(start, end, permissions) of each mapping of `path` in this process."""
-    real = os.path.realpath(path)
-    out = []
-    with open("/proc/self/maps") as f:
-        for line in f:
-            parts = line.split(None, 5)
-            if len(parts) == 6 and parts[5].strip() == real:
-                lo, hi = (int(x, 16) for x in parts[0].split("-"))
-                out.append((lo, hi, parts[1]))
-    return out
 
 
 def write(mod, samples, labels, prefill=None, kinds=None):
@@ -114,7 +103,7 @@ def views(mod, data, indices):
         path = d / "v.beton"
         path.write_bytes(data)
         r = mod.Reader(path)
-        maps = maps_of(path)
+        maps = file_mappings(path)
         out = []
         for i in indices:
             payload, _ = r[i]
@@ -230,7 +219,7 @@ def refuse(mod, data):
         except Exception as e:  # noqa: BLE001 - the test says which type came back
             raised = (type(e).__name__, False, str(e))
         gc.collect()
-        return raised, before, fds(), len(maps_of(bad))
+        return raised, before, fds(), len(file_mappings(bad))
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -249,7 +238,7 @@ def close_cycle(mod, samples, labels):
         during = fds()
         r.close()
         gc.collect()
-        return before, second, during, fds(), len(maps_of(path))
+        return before, second, during, fds(), len(file_mappings(path))
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
