@@ -26,6 +26,7 @@ SECRET: int | None = None
 _SANDBOX = None     # the zygote, in the pytest process (and inherited by each test's child)
 _JUDGE = None       # this test process's connection to its worker
 _RUNNER = None      # and to the worker that runs programs built with the learner's code (native.launch)
+_REPLAYER = None    # and to the worker that re-runs a call's tape to count its bytes (kata.replay)
 _SEPARATE = False
 
 
@@ -85,7 +86,7 @@ def pytest_unconfigure(config):
 
 
 def pytest_runtest_logfinish(nodeid, location):
-    if _SANDBOX is not None and _JUDGE is None and _RUNNER is None:  # the pytest process: kill what the test's workers left
+    if _SANDBOX is not None and _JUDGE is None and _RUNNER is None and _REPLAYER is None:  # the pytest process: kill what the test's workers left
         _SANDBOX.reap()
 
 
@@ -109,6 +110,17 @@ def judge():
         sock, pid, crash = _SANDBOX.spawn()
         _JUDGE = Judge(sock, pid, crash)
     return _JUDGE
+
+
+def replayer():
+    """A worker of this test process that loads no learner module: it re-runs the tape of a call inside
+    count_bytes (kata.replay) and counts there, where no learner Python runs."""
+    global _REPLAYER
+    if _REPLAYER is None:
+        from kata.remote import Judge
+        sock, pid, crash = _SANDBOX.spawn()
+        _REPLAYER = Judge(sock, pid, crash)
+    return _REPLAYER
 
 
 def run_program(argv: list[str], **how):

@@ -181,7 +181,8 @@ def _worker_block(kind: str, kwargs: dict, ak: dict):
         return OpCensus(watch=[_walk(ak, p) for p in kwargs.get("watch") or ()])
     import kata.tritonkit as tk
     if kind == "count_bytes":
-        return tk.count_bytes()
+        from kata.replay import Tape
+        return tk.count_bytes(tape=Tape(ak))
     if kind == "forbid_torch_compute":
         return tk.forbid_torch_compute()
     if kind == "guard_allocations":
@@ -413,6 +414,7 @@ class Judge:
         self.pid, self.crash_fd = pid, crash_fd
         self._callbacks: dict[int, object] = {}
         self._ids = itertools.count(1)
+        self.sources: dict[str, str] = {}  # the learner's Python files: kernels a replay runs (kata.replay)
 
     # values the judge sends
     def _refs(self, v):
@@ -468,6 +470,11 @@ class Judge:
                              for kind, kw, _ in mirrors]}
         if clocks:
             header["clocks"] = clocks
+        before = None
+        if any(kind == "count_bytes" for kind, _, _ in mirrors):
+            from kata.tritonkit import _kit_ops
+            with _kit_ops():  # the test's own measuring blocks do not count the judge's copy
+                before = _inputs_copy({"a": tuple(args), "k": dict(kwargs)})
         try:
             reply, rbufs = self.peer.ask(header, bufs)
         except (EOFError, ConnectionError, OSError) as e:
@@ -494,9 +501,60 @@ class Judge:
                 new = wire.decode(tree_m, rbufs, lambda r: self._resolve_reply(r, ak))
                 _copy_into(target, new)
             value = wire.decode(reply["value"], rbufs, lambda r: self._resolve_reply(r, ak))
-            for kind, obj, data in blocks:
+        for kind, obj, data in blocks:
+            if kind == "count_bytes":
+                data = self._rederived(data, value, ak, before, bool(reply.get("changed")))
+            with _quiet():
                 _merge(kind, obj, data, value)
-            return value
+        return value
+
+    def _rederived(self, data: dict, value, ak: dict, before, changed: bool) -> dict:
+        """count_bytes's figures from a replay of the call's tape in a process of the judge's (kata.replay),
+        once the replay's outputs are found equal to the call's: never the learner's process's own count."""
+        from kata import judging
+        from kata.replay import ReplayError, same_bits
+        tape = data.get("tape")
+        if not isinstance(tape, dict):
+            raise ReplayError("REPLAY: the learner's process sent no record of the call to re-count its bytes "
+                              "(the grader's recorder was switched off in it)")
+        if not tape.get("events") and not _returned_tensors(value) and not changed:
+            return {}  # nothing ran and nothing came back (a look-up of a function): nothing moved
+        rep = judging.replayer()
+        with _quiet():
+            tree, bufs = wire.encode({"tape": tape, "files": self.sources, "inputs": before}, rep._refs)
+        try:
+            reply, rbufs = rep.peer.ask({"op": "replay", "msg": tree}, bufs)
+        except (EOFError, ConnectionError, OSError):
+            raise ReplayError("REPLAY: the grader's process that re-runs your kernels died "
+                              f"({rep._fatal_signal() or rep._how_it_ended() or 'no reason given'})") from None
+        if reply["op"] == "err":
+            e = _rebuild_exception(reply)
+            raise ReplayError(f"REPLAY: the grader re-runs your call apart from your Python to count its bytes, and "
+                              f"could not: {e}") from None
+        with _quiet():
+            got = wire.decode(reply["value"], rbufs, lambda r: None)
+        mine = _returned_tensors(value)
+        for i, (t, r) in enumerate(zip(mine, got["outs"])):
+            if r is None:
+                raise ReplayError(f"REPLAY: the tensor your function returned{_nth(i, mine)} was not made by a torch op "
+                                  "or a kernel during the call (numpy? a tensor kept from an earlier call?): its bytes "
+                                  "cannot be counted")
+            if not same_bits(t, r):
+                raise ReplayError(f"REPLAY MISMATCH: the tensor your function returned{_nth(i, mine)} is not what your "
+                                  "kernels and torch ops produce when the grader re-runs them from the test's inputs. "
+                                  "The output must come from the kernels the call launched.")
+        for path, r in got["args"]:
+            t = _walk(ak, path)
+            if not same_bits(t, r):
+                raise ReplayError(f"REPLAY MISMATCH: argument {_path_text(path)} as your call left it is not what your "
+                                  "kernels and torch ops leave there when the grader re-runs them")
+        counts = got["counts"]
+        own = {k: data.get(k) for k in ("loaded", "stored", "atomic", "launches", "programs", "torch_bytes")}
+        theirs = {k: counts.get(k) for k in own}
+        if own != theirs:
+            raise ReplayError(f"REPLAY MISMATCH: your process counted {own}, the grader's replay of the same call "
+                              f"{theirs}: the counts were changed in your process")
+        return dict(counts)
 
     def _how_it_ended(self) -> str:
         try:
@@ -545,6 +603,7 @@ class Judge:
 
     # loading learner code
     def load_module(self, path: Path, files: dict[str, bytes], display: str):
+        self.sources.update({n: b.decode(errors="replace") for n, b in files.items() if n.endswith(".py")})
         names = sorted(files)
         return self._load({"op": "load_module", "main": path.name, "display": display, "files": names},
                           [files[n] for n in names])
@@ -594,6 +653,27 @@ class Judge:
             self.peer.sock.close()
         except OSError:
             pass
+
+
+def _inputs_copy(node, depth=0):
+    """The call's tensor arguments, copied before the call (the replay starts from them); other values None."""
+    torch = sys.modules.get("torch")
+    if torch is not None and type(node) is torch.Tensor:
+        return node.detach().clone()
+    if depth < 4 and isinstance(node, (tuple, list)):
+        return [_inputs_copy(v, depth + 1) for v in node]
+    if depth < 4 and isinstance(node, dict):
+        return {k: _inputs_copy(v, depth + 1) for k, v in node.items()}
+    return None
+
+
+def _nth(i: int, tensors: list) -> str:
+    return f" (number {i + 1} of {len(tensors)})" if len(tensors) > 1 else ""
+
+
+def _path_text(path) -> str:
+    where = "args" if path[:1] == ["a"] else "kwargs"
+    return where + "".join(f"[{p!r}]" for p in path[1:])
 
 
 def _not_watching_here() -> None:
@@ -773,6 +853,8 @@ class Worker:
             return self._run_program(header, bufs)
         if op == "load_probe":
             return self._load_probe(header, bufs)
+        if op == "replay":
+            return self._replay(header, bufs)
         if op == "load_library":
             so = self.home / Path(str(header["name"])).name
             so.write_bytes(bufs[0])
@@ -802,9 +884,11 @@ class Worker:
                 raise _WithBlocks(e, [_block_data(kd, o) for kd, o in measured]) from e
             took = {c: _CLOCKS[c]() - started[c] for c in clocks}
         block_data = [_block_data(kd, o) for kd, o in measured]
-        for d in block_data:
+        for d, (kd, o) in zip(block_data, measured):
             if "store_starts" in d:
                 d["store_starts"] = _rebased_stores(d["store_starts"], value)
+            if kd == "count_bytes" and getattr(o, "tape", None) is not None:
+                d["tape"] = o.tape.finish(value)
         _check_not_autograd(value)
         ids = {id(x): p for p, x, _ in seen}
         value = _swap_args(value, ids, _tensor_storages(seen))
@@ -845,6 +929,14 @@ class Worker:
         names = sorted(ran.files)
         return ({"op": "ok", "rc": ran.returncode, "stdout": ran.stdout, "stderr": ran.stderr, "files": names},
                 [ran.files[n] for n in names])
+
+    def _replay(self, header, bufs):
+        """The replaying process (kata.replay): no learner module was loaded here."""
+        from kata.replay import replay
+        msg = wire.decode(header["msg"], bufs, self._resolve)
+        out = replay(msg["tape"], {str(k): str(v) for k, v in msg["files"].items()}, msg["inputs"], str(self.home))
+        tree, obufs = wire.encode(out, self._refs)
+        return {"op": "ok", "value": tree}, obufs
 
     def _load_probe(self, header, bufs):
         import importlib.util

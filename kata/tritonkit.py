@@ -25,6 +25,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from kata import replay as _replay  # noqa: F401 - the worker that replays a tape has it preloaded
 from kata.remote import mirrored
 
 
@@ -188,6 +189,8 @@ class BytesMoved:
     # each tl.store's lowest mask-true address, in the order the stores ran (the first 100,000); under a
     # separate judge only stores into the tensors the call returned come back, at the judge's addresses
     store_starts: list[int] = field(default_factory=list)
+    # under a separate judge, in the learner's process: the call's record for the grader's replay (kata.replay)
+    tape: object = field(default=None, repr=False, compare=False)
 
     @property
     def total(self) -> int:
@@ -288,30 +291,74 @@ def _torch_counter(moved: BytesMoved):
     """A dispatch mode adding the bytes of torch copies and fills (outside kernels) to `moved`."""
     import torch
 
+    tape = moved.tape
+
     class CountTorchCopies(_dispatch_mode_class()):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
-            name = func.overloadpacket.__name__
-            if _unwatched() or name not in _COPIES | _FILLS:
+            if _unwatched():
                 return out
-            nbytes = out.numel() * out.element_size() if isinstance(out, torch.Tensor) else 0
-            src = None
-            if name in ("copy_", "copy") and len(args) > 1:
-                src = args[1]        # copy_(dst, src): reads src, writes dst (= out)
-            elif name in _COPIES and args:
-                src = args[0]        # clone(x), _to_copy(x): read x, write out
-            if isinstance(src, torch.Tensor):
-                nbytes += src.numel() * src.element_size()
+            name = func.overloadpacket.__name__
+            nbytes = copy_bytes(name, args, out)
+            where = _caller() if nbytes or tape is not None else ""
+            if tape is not None:
+                with _kit_ops():
+                    tape.op(func, args, kwargs, out, where)
             if nbytes:
                 moved.torch_bytes += nbytes
-                moved.torch_ops.append(f"{func} at {_caller()}")
+                moved.torch_ops.append(f"{func} at {where}")
             return out
 
     return CountTorchCopies()
 
 
+def copy_bytes(name: str, args, out) -> int:
+    """Bytes a torch copy or fill (`name`, the aten op's name) read and wrote; 0 for any other op."""
+    import torch
+
+    if name not in _COPIES | _FILLS:
+        return 0
+    nbytes = out.numel() * out.element_size() if isinstance(out, torch.Tensor) else 0
+    src = None
+    if name in ("copy_", "copy") and len(args) > 1:
+        src = args[1]        # copy_(dst, src): reads src, writes dst (= out)
+    elif name in _COPIES and args:
+        src = args[0]        # clone(x), _to_copy(x): read x, write out
+    if isinstance(src, torch.Tensor):
+        nbytes += src.numel() * src.element_size()
+    return nbytes
+
+
+_TAPES: list = []  # the kata.replay.Tape of each count_bytes(tape=...) block open now
+
+
+def _taping(tape):
+    """Wrap InterpretedFunction.run so each outermost launch goes on the tape, with the grid it ran."""
+    depth = [0]
+
+    def make(orig):
+        def run(self, *args, grid, warmup=False, **kwargs):
+            if depth[0] or warmup or _in_kit:
+                return orig(self, *args, grid=grid, warmup=warmup, **kwargs)
+            with _kit_ops():
+                ev = tape.launch(self.fn, list(grid) if isinstance(grid, tuple) else None, args, kwargs)
+            if callable(grid):
+                def grid_seen(meta, _grid=grid):
+                    g = _grid(meta)
+                    ev[3] = [int(n) for n in g]
+                    return g
+                grid = grid_seen
+            depth[0] += 1
+            try:
+                return orig(self, *args, grid=grid, warmup=warmup, **kwargs)
+            finally:
+                depth[0] -= 1
+        return run
+    return make
+
+
 @contextlib.contextmanager
-def count_bytes() -> Iterator[BytesMoved]:
+def count_bytes(tape=None) -> Iterator[BytesMoved]:
     """Count the bytes moved while the block runs: Triton kernels (interpreter only) and torch copies.
 
         with count_bytes() as moved:
@@ -324,7 +371,10 @@ def count_bytes() -> Iterator[BytesMoved]:
     calls (x.clone(), out.copy_(x), .contiguous() of a strided tensor, .to(), zeros_like) count their bytes
     read and written, so moving data with torch instead of in the kernel does not hide traffic.
 
-    A kernel that runs compiled instead (defined before TRITON_INTERPRET was set) is an error, not zero."""
+    A kernel that runs compiled instead (defined before TRITON_INTERPRET was set) is an error, not zero.
+
+    `tape` (a kata.replay.Tape; the learner's process under a separate judge) also records every torch op
+    and kernel launch of the block, so that the judge can re-derive the counts in a process of its own."""
     if not interpreting():
         raise TritonKitError(
             "counting bytes moved needs Triton's interpreter, and TRITON_INTERPRET is not set here (a GPU run?). "
@@ -335,7 +385,7 @@ def count_bytes() -> Iterator[BytesMoved]:
     _need(interp, "InterpreterBuilder", "create_masked_store")
     executor = _need(interp, "GridExecutor", "__call__")
 
-    moved = BytesMoved()
+    moved = BytesMoved(tape=tape)
     compiled: list[str] = []
 
     def by_name(*names):
@@ -368,6 +418,9 @@ def count_bytes() -> Iterator[BytesMoved]:
         if "set_grid_idx" in builder.__dict__:
             patches.wrap(builder, "set_grid_idx", counter("programs"))
         patches.wrap(executor, "__call__", counter("launches"))
+        if tape is not None:
+            patches.wrap(_need(interp, "InterpretedFunction", "run"), "run", _taping(tape))
+            _TAPES.append(tape)
         try:
             from triton.runtime.jit import JITFunction
             if "run" in JITFunction.__dict__:
@@ -378,6 +431,8 @@ def count_bytes() -> Iterator[BytesMoved]:
             yield moved
     finally:
         patches.restore()
+        if tape is not None and tape in _TAPES:
+            _TAPES.remove(tape)
     if compiled:
         raise TritonKitError(
             f"kernel {compiled[0]} ran compiled, not in the interpreter, so its bytes were not counted: it was "
@@ -516,6 +571,8 @@ def _guard_mode(allocations: list[_Allocation], margin_bytes: int):
                 g.copy_(t)
             elif t.is_floating_point() or t.is_complex():
                 g.fill_(float("nan"))
+            for tape in _TAPES:
+                tape.rebind(t, g)
             allocations.append(_Allocation(
                 buf, margin, span, isz,
                 f"{func} of shape {tuple(t.shape)} {str(t.dtype).replace('torch.', '')} at {_caller()}"))

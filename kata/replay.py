@@ -1,0 +1,538 @@
+"""Bytes moved, re-derived where no learner Python runs: the tape of a call and its replay.
+
+Under `kata grade` (the separate judge) a test's `count_bytes()` block measures in the learner's process,
+where learner code could rewrite the counters. So that process also records a *tape* of the call: the
+tensors it was given, every torch op it ran outside a kernel launch (allocations, views, copies, fills,
+anything else), and every Triton launch (which kernel, the grid, the arguments). The tape is data. The
+judge hands it, with its own copy of the inputs and the learner's source files, to a fresh sandboxed
+process that runs no learner Python: it re-runs the torch ops by their aten names and the kernels from
+their source (the @triton.jit functions only, each checked to use nothing but the Triton language), under
+Triton's interpreter, and counts the bytes there. The judge takes the counts from that replay, and the
+call's outputs must equal the replay's bit for bit.
+
+A forged tape therefore buys nothing: whatever it says, the figures are those of kernels that really
+produce the returned outputs from the test's inputs. A tape that leaves something out (a kernel run with
+the counters off, an answer written through numpy) does not reproduce the outputs, and the test fails.
+
+    Tape(args)                    the learner process's recorder (kata.tritonkit.count_bytes(tape=...))
+    kernel_module(files) -> str   the learner files' @triton.jit functions and constants, checked
+    replay(tape, files, inputs)   the replaying process's side: counts and the outputs it produced
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import sys
+
+import numpy as np
+
+CONST_LIMIT = 16 << 10  # bytes of tensors made outside the call (a lookup table at import) a tape may carry
+
+
+class ReplayError(AssertionError):
+    """The call could not be replayed, or the replay disagrees: the test fails with this message."""
+
+
+# ------------------------------------------------------------------------------ the learner process
+
+def _torch():
+    return sys.modules.get("torch")
+
+
+class Tape:
+    """What one call did, as data: recorded by kata.tritonkit.count_bytes in the learner's process."""
+
+    def __init__(self, ak: dict | None = None):
+        self.keys: dict = {}          # (storage address, nbytes) -> storage id
+        self.keep: list = []          # the storages, alive while the tape is (an address is not reused)
+        self.storages: list = []      # [sid, nbytes, how]   how: "arg", "new", "const"
+        self.args: list = []          # [path, ref]
+        self.consts: list = []        # [sid, uint8 array of the storage's bytes]
+        self.const_bytes = 0
+        self.events: list = []
+        self.result: list = []
+        self.problem = ""             # set when something cannot be taped; the replay then fails with it
+        if ak is not None:
+            torch = _torch()
+            for path, t in _tensor_paths(ak):
+                if type(t) is torch.Tensor:
+                    self.args.append([list(path), self._ref(t, how="arg")])
+
+    def _sid(self, t, how: str) -> int:
+        st = t.untyped_storage()
+        key = (st.data_ptr(), st.nbytes())
+        if st.nbytes() and key in self.keys:
+            return self.keys[key]
+        sid = len(self.storages)
+        self.keys[key] = sid
+        self.keep.append(st)
+        self.storages.append([sid, int(st.nbytes()), how])
+        if how == "const":
+            self.const_bytes += st.nbytes()
+            if self.const_bytes > CONST_LIMIT:
+                self.problem = (f"your code used {self.const_bytes:,} bytes of tensors made outside the call (at import, "
+                                "or from numpy or a Python list), more than the grader replays")
+            else:
+                raw = torch_bytes_of(st)
+                self.consts.append([sid, raw])
+        return sid
+
+    def _ref(self, t, how: str = "const") -> dict:
+        sid = self._sid(t, how)
+        return {"t": sid, "o": int(t.storage_offset()), "s": [int(n) for n in t.shape],
+                "st": [int(n) for n in t.stride()], "d": str(t.dtype).replace("torch.", "")}
+
+    def _enc(self, v, depth=0):
+        torch = _torch()
+        if v is None or type(v) in (bool, int, float, str):
+            return v
+        if isinstance(v, torch.Tensor):
+            if type(v) is not torch.Tensor or v.layout != torch.strided or v.device.type != "cpu":
+                self.problem = self.problem or f"a {type(v).__name__} on {v.device} with layout {v.layout}"
+                return {"bad": type(v).__name__}
+            return {"ref": self._ref(v)}
+        if isinstance(v, (tuple, list)) and depth < 4:
+            return {"seq": [self._enc(x, depth + 1) for x in v], "tuple": isinstance(v, tuple)}
+        if isinstance(v, torch.dtype):
+            return {"dtype": str(v).replace("torch.", "")}
+        if isinstance(v, torch.device):
+            return {"device": str(v)}
+        if isinstance(v, (torch.memory_format, torch.layout)):
+            return {"enum": str(v).replace("torch.", "")}
+        tl_dtype = _tl_dtype_name(v)
+        if tl_dtype:
+            return {"tl": tl_dtype}
+        if hasattr(v, "value") and type(v).__name__ == "constexpr":
+            return self._enc(v.value, depth + 1)
+        self.problem = self.problem or f"a {type(v).__name__} the grader cannot replay"
+        return {"bad": type(v).__name__}
+
+    # what the recorder sees
+    def op(self, func, args, kwargs, out, where: str) -> None:
+        if len(self.events) > 20_000:
+            self.problem = self.problem or "more than 20,000 torch ops in one call"
+            return
+        name = str(func)  # aten.empty_like.default
+        e_args, e_kwargs = self._enc(list(args)), {k: self._enc(v) for k, v in (kwargs or {}).items()}
+        self.events.append(["op", name, e_args, e_kwargs, self._out(out), where[:200]])
+
+    def _out(self, out):
+        torch = _torch()
+        if isinstance(out, torch.Tensor):
+            return {"ref": self._ref(out, how="new")} if type(out) is torch.Tensor else {"bad": type(out).__name__}
+        if isinstance(out, (tuple, list)):
+            return {"seq": [self._out(x) for x in out]}
+        return None
+
+    def rebind(self, plain, guarded) -> None:
+        """kata.tritonkit.guard_allocations replaced an allocation's result after it was recorded."""
+        st = plain.untyped_storage()
+        for ev in reversed(self.events[-4:]):
+            if ev[0] == "op" and isinstance(ev[4], dict) and "ref" in ev[4]:
+                old = ev[4]["ref"]["t"]
+                if self.storages[old][2] == "new" and old == len(self.storages) - 1 \
+                        and self.keys.get((st.data_ptr(), st.nbytes())) == old:
+                    self.storages.pop()
+                    self.keys = {k: s for k, s in self.keys.items() if s != old}
+                    self.keep.pop()
+                    ev[4] = {"ref": self._ref(guarded, how="new")}
+                return
+
+    def launch(self, fn, grid, args, kwargs) -> list:
+        code = getattr(fn, "__code__", None)
+        where = code.co_filename.rsplit("/", 1)[-1] if code is not None else ""
+        ev = ["launch", where, getattr(fn, "__name__", ""), grid if isinstance(grid, list) else None,
+              self._enc(list(args)), {k: self._enc(v) for k, v in kwargs.items()}]
+        self.events.append(ev)
+        return ev
+
+    def finish(self, value) -> dict:
+        torch = _torch()
+        from kata.remote import _returned_tensors
+        for t in _returned_tensors(value):
+            key = (t.untyped_storage().data_ptr(), t.untyped_storage().nbytes())
+            self.result.append(self._ref(t) if key in self.keys or not t.numel() else None)
+        if torch is None:
+            return {}
+        return {"storages": self.storages, "args": self.args, "consts": self.consts, "events": self.events,
+                "result": self.result, "problem": self.problem}
+
+
+def torch_bytes_of(storage) -> np.ndarray:
+    torch = _torch()
+    return torch.empty(0, dtype=torch.uint8).set_(storage).numpy().copy()
+
+
+def _tl_dtype_name(v) -> str:
+    tl = sys.modules.get("triton.language")
+    if tl is not None and isinstance(v, tl.dtype):
+        return str(v.name)
+    return ""
+
+
+def _tensor_paths(node, path=(), depth=0):
+    torch = _torch()
+    if torch is not None and isinstance(node, torch.Tensor):
+        yield path, node
+    elif depth < 4 and isinstance(node, (tuple, list)):
+        for i, v in enumerate(node):
+            yield from _tensor_paths(v, path + (i,), depth + 1)
+    elif depth < 4 and isinstance(node, dict):
+        for k, v in node.items():
+            yield from _tensor_paths(v, path + (k,), depth + 1)
+
+
+# ---------------------------------------------------------------------------- the kernels' source
+
+_BUILTINS = ("range len min max abs int float bool isinstance print tuple list zip enumerate reversed round sum "
+             "all any divmod pow ValueError AssertionError RuntimeError TypeError NotImplementedError Exception").split()
+_MODULES = ("math", "triton", "triton.language")  # and triton.language.* below
+_BANNED_NODES = (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.ClassDef, ast.AsyncFunctionDef,
+                 ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda, ast.With, ast.AsyncWith, ast.Delete,
+                 ast.FunctionDef)
+
+
+def _value_attrs() -> frozenset:
+    import triton.language as tl
+    names = set()
+    for cls in (tl.tensor, tl.dtype, tl.pointer_type, tl.block_type, tl.constexpr):
+        names |= {n for n in dir(cls) if not n.startswith("_")}
+    # and what their instances set in __init__
+    names |= {"dtype", "type", "shape", "numel", "element_ty", "address_space", "const", "name", "primitive_bitwidth",
+              "int_signedness", "int_bitwidth", "fp_mantissa_width", "exponent_bias", "value", "scalar"}
+    return frozenset(names - {"handle", "to_ir", "cache_key_part", "mangle", "codegen_name", "format", "format_map"})
+
+
+_TRITON_TOP = frozenset({"language", "cdiv", "next_power_of_2"})  # what a kernel may use of `triton` itself
+
+
+def _module_ok(mod) -> bool:
+    name = getattr(mod, "__name__", "")
+    return name in _MODULES or name == "triton.language.math" or name.startswith("triton.language.extra")
+
+
+def _is_jit(dec) -> bool:
+    while isinstance(dec, ast.Call):
+        dec = dec.func
+    return (isinstance(dec, ast.Name) and dec.id == "jit") or (isinstance(dec, ast.Attribute) and dec.attr == "jit")
+
+
+def _bound(fn: ast.FunctionDef) -> set:
+    names = {a.arg for a in fn.args.args + fn.args.kwonlyargs + fn.args.posonlyargs}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names
+
+
+def kernel_module(files: dict[str, str]) -> tuple[str, list[str]]:
+    """The @triton.jit functions of the learner's files, with the imports and constants they use, as the
+    source of one module; and the reasons any part was refused (empty: all of it may run)."""
+    import importlib
+
+    problems: list[str] = []
+    head = ["import math", "import triton", "import triton.language as tl"]
+    aliases: dict[str, object] = {"math": importlib.import_module("math"), "triton": importlib.import_module("triton"),
+                                  "tl": importlib.import_module("triton.language")}
+    consts: list[str] = []
+    kernels: list[ast.FunctionDef] = []
+    known: set = set()
+    for fname, text in sorted(files.items()):
+        try:
+            tree = ast.parse(text, filename=fname)
+        except SyntaxError as e:
+            problems.append(f"{fname}: {e}")
+            continue
+        for st in tree.body:
+            if isinstance(st, (ast.Import, ast.ImportFrom)):
+                for a in st.names:
+                    full = a.name if isinstance(st, ast.Import) else f"{st.module}.{a.name}"
+                    local = a.asname or a.name.split(".")[0]
+                    target = a.name if isinstance(st, ast.Import) and a.asname is None else full
+                    try:
+                        obj = importlib.import_module(target)
+                    except ImportError:
+                        try:
+                            obj = getattr(importlib.import_module(st.module), a.name) if isinstance(st, ast.ImportFrom) else None
+                        except (ImportError, AttributeError, TypeError):
+                            obj = None
+                    if obj is None or (hasattr(obj, "__spec__") and not _module_ok(obj)):
+                        continue
+                    if not hasattr(obj, "__spec__") and not _module_ok(sys.modules.get(getattr(obj, "__module__", ""), None)):
+                        continue
+                    aliases[local] = obj
+                    head.append(ast.unparse(ast.ImportFrom(module=st.module, names=[a], level=0)
+                                            if isinstance(st, ast.ImportFrom) else ast.Import(names=[a])))
+            elif isinstance(st, ast.FunctionDef) and any(_is_jit(d) for d in st.decorator_list):
+                kernels.append(st)
+                known.add(st.name)
+            elif isinstance(st, (ast.Assign, ast.AnnAssign)) and _constant(st.value, known | set(aliases)):
+                targets = st.targets if isinstance(st, ast.Assign) else [st.target]
+                if all(isinstance(t, ast.Name) and not t.id.startswith("__") for t in targets):
+                    consts.append(ast.unparse(st))
+                    known |= {t.id for t in targets}
+    attrs = _value_attrs()
+    for fn in kernels:
+        scope = _bound(fn) | known | set(aliases) | set(_BUILTINS)
+        inside = [n for part in [fn.args, *fn.body] for n in ast.walk(part)]  # not the decorators: replaced below
+        for node in inside:
+            if isinstance(node, _BANNED_NODES):
+                problems.append(f"{fn.name}, line {node.lineno}: a {type(node).__name__} statement")
+            elif isinstance(node, ast.Name) and (node.id.startswith("__") or node.id not in scope):
+                problems.append(f"{fn.name}, line {node.lineno}: the name {node.id!r}, which is not Triton's")
+            elif isinstance(node, ast.Attribute):
+                why = _attr_problem(node, aliases, attrs)
+                if why:
+                    problems.append(f"{fn.name}, line {node.lineno}: {why}")
+        fn.decorator_list = [ast.Attribute(value=ast.Name(id="triton", ctx=ast.Load()), attr="jit", ctx=ast.Load())]
+    body = "\n".join(head + consts + [ast.unparse(ast.fix_missing_locations(fn)) for fn in kernels])
+    return body + "\n", problems
+
+
+def _constant(node, names: set) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_constant(e, names) for e in node.elts)
+    if isinstance(node, ast.UnaryOp):
+        return _constant(node.operand, names)
+    if isinstance(node, ast.BinOp):
+        return _constant(node.left, names) and _constant(node.right, names)
+    if isinstance(node, ast.Name):
+        return node.id in names and not node.id.startswith("_") or node.id in ("True", "False", "None")
+    if isinstance(node, ast.Attribute):  # tl.float16 and the like
+        import triton.language as tl
+        return (isinstance(node.value, ast.Name) and node.value.id == "tl" and not node.attr.startswith("_")
+                and isinstance(getattr(tl, node.attr, None), tl.dtype))
+    if isinstance(node, ast.Call):
+        return (isinstance(node.func, ast.Attribute) and node.func.attr == "constexpr" and not node.keywords
+                and all(_constant(a, names) for a in node.args))
+    return False
+
+
+def _attr_problem(node: ast.Attribute, aliases: dict, attrs: frozenset) -> str:
+    if node.attr.startswith("_"):
+        return f"the attribute {node.attr!r}"
+    chain, base = [node.attr], node.value
+    while isinstance(base, ast.Attribute):
+        chain.append(base.attr)
+        base = base.value
+    chain.reverse()
+    if isinstance(base, ast.Name) and base.id in aliases:
+        obj = aliases[base.id]
+        for part in chain:
+            if part.startswith("_") or (getattr(obj, "__name__", "") == "triton" and part not in _TRITON_TOP):
+                return f"the attribute {part!r}"
+            obj = getattr(obj, part, None)
+            if inspect.isbuiltin(obj) and getattr(obj, "__module__", "") == "builtins":
+                return f"{base.id}.{'.'.join(chain)}, a Python builtin"
+            if obj is None:
+                return f"{base.id}.{'.'.join(chain)}, which this Triton does not have"
+            if hasattr(obj, "__spec__") and type(obj).__name__ == "module" and not _module_ok(obj):
+                return f"the module {obj.__name__}"
+        return ""
+    if node.attr not in attrs:
+        return f"the attribute {node.attr!r}, which is not one of Triton's tensor or type attributes"
+    return ""
+
+
+# ------------------------------------------------------------------------------- the replaying process
+
+_POISON = 0xA5
+
+
+class _Replayer:
+    def __init__(self, tape: dict, module, inputs: dict):
+        import torch
+        self.torch, self.mod, self.inputs = torch, module, inputs
+        self.st: dict[int, object] = {}
+        for sid, nbytes, how in tape["storages"]:
+            self._declare(int(sid), int(nbytes))
+        for sid, raw in tape["consts"]:
+            buf = self.st[int(sid)]
+            data = torch.from_numpy(np.asarray(raw, dtype=np.uint8).reshape(-1).copy())
+            if data.numel() != buf.numel():
+                raise ReplayError("a tape's constant of the wrong size")
+            buf.copy_(data)
+        from kata.remote import _walk
+        for path, ref in tape["args"]:
+            try:
+                src = _walk(inputs, path)
+            except (KeyError, IndexError, TypeError):
+                raise ReplayError(f"the tape names an argument {path} the call did not have") from None
+            if not isinstance(src, torch.Tensor):
+                raise ReplayError(f"the tape's argument {path} is not a tensor")
+            view = self.tensor(ref)
+            if view.shape != src.shape or view.dtype != src.dtype:
+                raise ReplayError(f"the tape's argument {path} has the wrong shape or dtype")
+            view.copy_(src)
+
+    def _declare(self, sid: int, nbytes: int) -> None:
+        if sid in self.st or nbytes < 0 or nbytes > (8 << 30):
+            raise ReplayError("a tape with an impossible storage")
+        self.st[sid] = self.torch.full((nbytes,), _POISON, dtype=self.torch.uint8)
+
+    def tensor(self, ref: dict):
+        torch = self.torch
+        buf = self.st.get(int(ref["t"]))
+        if buf is None:
+            raise ReplayError("the tape names a storage it never declared")
+        dtype = getattr(torch, str(ref["d"]), None)
+        if not isinstance(dtype, torch.dtype):
+            raise ReplayError(f"an unknown dtype {ref['d']!r}")
+        t = torch.empty(0, dtype=dtype)
+        try:
+            t.set_(buf.untyped_storage(), int(ref["o"]), [int(n) for n in ref["s"]], [int(n) for n in ref["st"]])
+        except RuntimeError as e:
+            raise ReplayError(f"a view the tape describes does not fit its storage: {e}") from None
+        return t
+
+    def dec(self, v):
+        torch = self.torch
+        if v is None or type(v) in (bool, int, float, str):
+            return v
+        if not isinstance(v, dict):
+            raise ReplayError("a malformed tape")
+        if "ref" in v:
+            return self.tensor(v["ref"])
+        if "seq" in v:
+            items = [self.dec(x) for x in v["seq"]]
+            return tuple(items) if v.get("tuple") else items
+        if "dtype" in v:
+            d = getattr(torch, str(v["dtype"]), None)
+            if not isinstance(d, torch.dtype):
+                raise ReplayError("an unknown dtype")
+            return d
+        if "device" in v:
+            if str(v["device"]) != "cpu":
+                raise ReplayError("the replay runs on the CPU only")
+            return torch.device("cpu")
+        if "enum" in v:
+            e = getattr(torch, str(v["enum"]), None)
+            if not isinstance(e, (torch.memory_format, torch.layout)):
+                raise ReplayError("an unknown torch constant")
+            return e
+        if "tl" in v:
+            import triton.language as tl
+            d = getattr(tl, str(v["tl"]), None)
+            if not isinstance(d, tl.dtype):
+                raise ReplayError("an unknown Triton dtype")
+            return d
+        raise ReplayError(f"the call passed a {v.get('bad', 'value')} the grader cannot replay")
+
+    def run_op(self, name: str, args, kwargs, out) -> tuple[int, str]:
+        torch = self.torch
+        parts = name.split(".")
+        if len(parts) != 3 or parts[0] != "aten" or "file" in parts[1]:
+            raise ReplayError(f"the tape names an op {name!r} the grader does not replay")
+        try:
+            func = getattr(getattr(torch.ops.aten, parts[1]), parts[2])
+        except AttributeError:
+            raise ReplayError(f"no such torch op {name!r}") from None
+        a = self.dec(args)
+        k = {str(key): self.dec(v) for key, v in kwargs.items()}
+        got = func(*a, **k)
+        self._place(out, got, parts[1])
+        from kata.tritonkit import copy_bytes
+        return copy_bytes(parts[1], a, got), name
+
+    def _place(self, out, got, opname: str) -> None:
+        """Put what the op produced where the tape says it went (a storage of its own the learner's
+        process made, of its size: a guarded allocation sits between poisoned margins)."""
+        torch = self.torch
+        if out is None:
+            return
+        if "seq" in out:
+            for o, g in zip(out["seq"], got if isinstance(got, (tuple, list)) else ()):
+                self._place(o, g, opname)
+            return
+        if "ref" not in out or not isinstance(got, torch.Tensor):
+            raise ReplayError(f"{opname} returned something the tape cannot place")
+        ref = out["ref"]
+        view = self.tensor(ref)
+        if view.untyped_storage().data_ptr() == got.untyped_storage().data_ptr():
+            return  # a view, or an op that wrote in place
+        if view.shape != got.shape or view.dtype != got.dtype:
+            raise ReplayError(f"{opname} made a {tuple(got.shape)} {got.dtype} in the replay, the tape says "
+                              f"{tuple(view.shape)} {view.dtype}")
+        from kata.tritonkit import _EMPTIES
+        if opname in _EMPTIES:
+            if got.is_floating_point():
+                view.fill_(float("nan"))
+        else:
+            view.copy_(got)
+
+    def launch(self, file: str, name: str, grid, args, kwargs) -> None:
+        fn = getattr(self.mod, str(name), None)
+        if fn is None or not hasattr(fn, "run"):
+            raise ReplayError(f"the kernel {name}() launched from {file} is not a @triton.jit function of your files "
+                              "the grader could replay (a kernel made at run time, or inside another function?)")
+        if not isinstance(grid, list) or not 1 <= len(grid) <= 3 or not all(type(g) is int and g >= 0 for g in grid):
+            raise ReplayError(f"the launch of {name}() has no grid the grader can replay")
+        fn[tuple(grid)](*self.dec(args), **{str(k): self.dec(v) for k, v in kwargs.items()})
+
+
+def replay(tape: dict, files: dict[str, str], inputs: dict, home: str) -> dict:
+    """Run `tape` again from `inputs` (the judge's copy of the call's arguments): the counts, the returned
+    tensors and the arguments as the replay left them."""
+    import importlib.util
+    import os
+    import tempfile
+
+    import kata.tritonkit as tk
+
+    if tape.get("problem"):
+        raise ReplayError(f"the call could not be recorded for the grader's replay: {tape['problem']}")
+    src, problems = kernel_module(files)
+    if problems:  # any @triton.jit function: a launched kernel may call any of them
+        raise ReplayError("the grader replays your kernels from their source, and this is not Triton it can run "
+                          "apart from your Python: " + "; ".join(problems[:3]))
+    where = tempfile.mkdtemp(prefix="replay-", dir=home)
+    path = os.path.join(where, "kata_replayed_kernels.py")
+    with open(path, "w") as f:
+        f.write(src)
+    spec = importlib.util.spec_from_file_location("kata_replayed_kernels", path)
+    mod = importlib.util.module_from_spec(spec)
+    import builtins
+    mod.__dict__["__builtins__"] = {n: getattr(builtins, n) for n in _BUILTINS + ["__build_class__", "__import__"]}
+    spec.loader.exec_module(mod)  # imports and constants only: checked above
+    mod.__dict__["__builtins__"] = {k: v for k, v in mod.__dict__["__builtins__"].items() if k in _BUILTINS}
+
+    r = _Replayer(tape, mod, inputs)
+    torch_bytes, torch_ops = 0, []
+    with tk.count_bytes() as moved:
+        for ev in tape["events"]:
+            if ev[0] == "op":
+                n, what = r.run_op(str(ev[1]), ev[2], ev[3], ev[4])
+                if n:
+                    torch_bytes += n
+                    torch_ops.append(f"{what} at {str(ev[5])[:200]}")
+            elif ev[0] == "launch":
+                r.launch(ev[1], ev[2], ev[3], ev[4], ev[5])
+            else:
+                raise ReplayError("a malformed tape")
+    outs = []
+    for ref in tape["result"]:
+        outs.append(None if ref is None else r.tensor(ref).clone())
+    args_after = [[path, r.tensor(ref).clone()] for path, ref in tape["args"]]
+    counts = {k: getattr(moved, k) for k in ("loaded", "stored", "atomic", "launches", "programs", "widest_load")}
+    counts["torch_bytes"] = torch_bytes
+    # stores into the returned tensors, as [which tensor, byte offset]
+    from kata.remote import _rebased_stores
+    import torch
+    counts["store_starts"] = _rebased_stores(moved.store_starts,
+                                             [r.tensor(ref) if ref else torch.empty(0) for ref in tape["result"]])
+    counts["torch_ops"] = torch_ops[:100]
+    return {"counts": counts, "outs": outs, "args": args_after}
+
+
+def same_bits(a, b) -> bool:
+    """Equal shape, dtype and bytes (NaNs in the same places count as equal)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    x, y = a.detach().contiguous().reshape(-1), b.detach().contiguous().reshape(-1)
+    if x.dtype.is_floating_point or x.dtype.is_complex:
+        return bool(((x == y) | (x.isnan() & y.isnan())).all()) if x.numel() else True
+    return bool((x == y).all()) if x.numel() else True
