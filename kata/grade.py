@@ -224,7 +224,7 @@ def preloads(tree: Path, kata: Kata) -> list[str]:
     text = "\n".join(p.read_text(errors="replace") for p in [*folder.glob("test*.py"), *folder.glob("support/*.py"),
                                                              *(folder / f for f in kata.files)]
                     if p.suffix == ".py" and p.is_file())
-    if kata.language == "triton" or "tritonkit" in text:
+    if kata.language == "triton" or "tritonkit" in text or "OpCensus" in text:  # the worker tapes calls with it
         out += ["--kata-preload=kata.tritonkit"]
     if re.search(r"^(import torch|from torch)", text, re.M):  # imported at the top: once, before the zygote
         out += ["--kata-preload=torch"]

@@ -181,8 +181,7 @@ def _worker_block(kind: str, kwargs: dict, ak: dict):
         return OpCensus(watch=[_walk(ak, p) for p in kwargs.get("watch") or ()])
     import kata.tritonkit as tk
     if kind == "count_bytes":
-        from kata.replay import Tape
-        return tk.count_bytes(tape=Tape(ak))
+        return tk.count_bytes()
     if kind == "forbid_torch_compute":
         return tk.forbid_torch_compute()
     if kind == "guard_allocations":
@@ -471,9 +470,8 @@ class Judge:
         if clocks:
             header["clocks"] = clocks
         before = None
-        if any(kind == "count_bytes" for kind, _, _ in mirrors):
-            from kata.tritonkit import _kit_ops
-            with _kit_ops():  # the test's own measuring blocks do not count the judge's copy
+        if any(kind in REPLAYED for kind, _, _ in mirrors):
+            with _quiet():  # the test's own measuring blocks do not count the judge's copy
                 before = _inputs_copy({"a": tuple(args), "k": dict(kwargs)})
         try:
             reply, rbufs = self.peer.ask(header, bufs)
@@ -501,27 +499,36 @@ class Judge:
                 new = wire.decode(tree_m, rbufs, lambda r: self._resolve_reply(r, ak))
                 _copy_into(target, new)
             value = wire.decode(reply["value"], rbufs, lambda r: self._resolve_reply(r, ak))
+        replayed = None
+        if any(kind in REPLAYED for kind, _, _ in blocks):
+            with _quiet():  # the comparisons' own copies are the judge's, not the call's
+                tape = wire.decode(reply["tape"], rbufs, lambda r: None) if isinstance(reply.get("tape"), dict) else None
+                censuses = [_block_kwargs(kind, kw, ak).get("watch") or [] for kind, kw, _ in mirrors
+                            if kind == "op_census"]
+                replayed = self._replayed(tape, value, ak, before, bool(reply.get("changed")), censuses)
+        census = itertools.count()
         for kind, obj, data in blocks:
-            if kind == "count_bytes":
-                data = self._rederived(data, value, ak, before, bool(reply.get("changed")))
+            if replayed is not None and kind in REPLAYED:
+                data = _rederived(kind, data, *replayed, next(census) if kind == "op_census" else -1)
             with _quiet():
                 _merge(kind, obj, data, value)
         return value
 
-    def _rederived(self, data: dict, value, ak: dict, before, changed: bool) -> dict:
-        """count_bytes's figures from a replay of the call's tape in a process of the judge's (kata.replay),
-        once the replay's outputs are found equal to the call's: never the learner's process's own count."""
+    def _replayed(self, tape, value, ak: dict, before, changed: bool, censuses: list) -> tuple[dict, dict]:
+        """A replay of the call's tape in a process of the judge's (kata.replay), its outputs found equal to
+        the call's: (the replay's findings, the tape). What count_bytes, forbid_torch_compute and
+        guard_allocations then report comes from these, never from the learner's process's own count."""
         from kata import judging
         from kata.replay import ReplayError, same_bits
-        tape = data.get("tape")
         if not isinstance(tape, dict):
-            raise ReplayError("REPLAY: the learner's process sent no record of the call to re-count its bytes "
+            raise ReplayError("REPLAY: the learner's process sent no record of the call to re-check its kernels "
                               "(the grader's recorder was switched off in it)")
         if not tape.get("events") and not _returned_tensors(value) and not changed:
-            return {}  # nothing ran and nothing came back (a look-up of a function): nothing moved
+            return {"counts": {}, "margins": [], "census": []}, tape  # nothing ran, nothing came back
         rep = judging.replayer()
         with _quiet():
-            tree, bufs = wire.encode({"tape": tape, "files": self.sources, "inputs": before}, rep._refs)
+            tree, bufs = wire.encode({"tape": tape, "files": self.sources, "inputs": before, "censuses": censuses},
+                                     rep._refs)
         try:
             reply, rbufs = rep.peer.ask({"op": "replay", "msg": tree}, bufs)
         except (EOFError, ConnectionError, OSError):
@@ -542,19 +549,14 @@ class Judge:
             if not same_bits(t, r):
                 raise ReplayError(f"REPLAY MISMATCH: the tensor your function returned{_nth(i, mine)} is not what your "
                                   "kernels and torch ops produce when the grader re-runs them from the test's inputs. "
-                                  "The output must come from the kernels the call launched.")
+                                  "The output must come from the kernels the call launched; or a kernel reads memory it "
+                                  "does not own (an unmasked tl.load past the end reads different bytes each run).")
         for path, r in got["args"]:
             t = _walk(ak, path)
             if not same_bits(t, r):
                 raise ReplayError(f"REPLAY MISMATCH: argument {_path_text(path)} as your call left it is not what your "
                                   "kernels and torch ops leave there when the grader re-runs them")
-        counts = got["counts"]
-        own = {k: data.get(k) for k in ("loaded", "stored", "atomic", "launches", "programs", "torch_bytes")}
-        theirs = {k: counts.get(k) for k in own}
-        if own != theirs:
-            raise ReplayError(f"REPLAY MISMATCH: your process counted {own}, the grader's replay of the same call "
-                              f"{theirs}: the counts were changed in your process")
-        return dict(counts)
+        return got, tape
 
     def _how_it_ended(self) -> str:
         try:
@@ -653,6 +655,43 @@ class Judge:
             self.peer.sock.close()
         except OSError:
             pass
+
+
+REPLAYED = ("count_bytes", "forbid_torch_compute", "guard_allocations", "op_census")  # what a replay re-derives
+
+
+def _rederived(kind: str, data: dict, got: dict, tape: dict, census: int) -> dict:
+    """What measuring block `kind` reports for a replayed call: from the replay and the tape it
+    reproduced. `data` (what the learner's process measured) must agree, or the call fails. `census`:
+    which of the call's OpCensus blocks this is."""
+    from kata.replay import ReplayError
+    if kind == "op_census":
+        found = got.get("census") or []
+        seen = found[census] if census < len(found) else {"ops": [], "largest": 0, "largest_op": "", "made": {}, "read": 0}
+        for k in ("ops", "largest", "made", "read"):
+            if data.get(k) != seen.get(k):
+                mine, theirs = (str(d.get(k))[:300] for d in (data, seen))
+                raise ReplayError(f"REPLAY MISMATCH: the torch ops your process reported for the call are not the ones "
+                                  f"the grader's replay of the same call runs ({k}: yours {mine}, the replay's "
+                                  f"{theirs}): the census was changed in your process")
+        return dict(seen)
+    from kata.tritonkit import ALLOWED_OPS, compute_message
+    if kind == "count_bytes":
+        counts = got["counts"]
+        keys = ("loaded", "stored", "atomic", "launches", "programs", "torch_bytes")
+        own, theirs = ({k: int(d.get(k) or 0) for k in keys} for d in (data, counts))
+        if own != theirs:
+            raise ReplayError(f"REPLAY MISMATCH: your process counted {own}, the grader's replay of the same call "
+                              f"{theirs}: the counts were changed in your process")
+        return dict(counts)
+    if kind == "forbid_torch_compute":
+        for ev in tape.get("events") or ():
+            if ev[0] == "op" and str(ev[1]).split(".")[1:2] and str(ev[1]).split(".")[1] not in ALLOWED_OPS:
+                raise AssertionError(compute_message(str(ev[1]), str(ev[5])))
+        return {"launches": sum(1 for ev in tape.get("events") or () if ev[0] == "launch")}
+    if got.get("margins"):  # guard_allocations
+        raise AssertionError(got["margins"][0])
+    return data
 
 
 def _inputs_copy(node, depth=0):
@@ -871,10 +910,17 @@ class Worker:
         args = wire.decode(header["args"], bufs, self._resolve, on_array=on_array)
         a, k = args["a"], args["k"]
         blocks, measured = header.get("blocks") or [], []
+        tape = None
         with contextlib.ExitStack() as stack:
             for kind, kw in blocks:
                 cm = _worker_block(kind, kw, args)
                 measured.append((kind, stack.enter_context(cm)))
+            if any(kind in REPLAYED for kind, _ in blocks):  # last: it sees each op before the blocks do
+                import kata.tritonkit as tk
+                from kata.replay import Tape
+                with tk._kit_ops():
+                    tape = Tape(args)
+                stack.enter_context(tk.taping(tape))
             clocks = [c for c in header.get("clocks") or () if c in _CLOCKS]
             started = {c: _CLOCKS[c]() for c in clocks}
             try:
@@ -884,11 +930,14 @@ class Worker:
                 raise _WithBlocks(e, [_block_data(kd, o) for kd, o in measured]) from e
             took = {c: _CLOCKS[c]() - started[c] for c in clocks}
         block_data = [_block_data(kd, o) for kd, o in measured]
+        taped = None
+        if tape is not None:
+            import kata.tritonkit as tk
+            with tk._kit_ops():
+                taped = tape.finish(value)
         for d, (kd, o) in zip(block_data, measured):
             if "store_starts" in d:
                 d["store_starts"] = _rebased_stores(d["store_starts"], value)
-            if kd == "count_bytes" and getattr(o, "tape", None) is not None:
-                d["tape"] = o.tape.finish(value)
         _check_not_autograd(value)
         ids = {id(x): p for p, x, _ in seen}
         value = _swap_args(value, ids, _tensor_storages(seen))
@@ -904,8 +953,10 @@ class Worker:
                 around.append([list(p), len(out_bufs), len(out_bufs) + 1])
                 out_bufs += [lo.tobytes(), hi.tobytes()]
         tree, _ = wire.encode(value, self._refs, out_bufs)
-        return ({"op": "ok", "value": tree, "changed": changed, "around": around, "blocks": block_data, "took": took},
-                out_bufs)
+        reply = {"op": "ok", "value": tree, "changed": changed, "around": around, "blocks": block_data, "took": took}
+        if taped is not None:
+            reply["tape"], _ = wire.encode(taped, self._refs, out_bufs)
+        return reply, out_bufs
 
     def _run_program(self, header, bufs):
         import shutil
@@ -934,7 +985,8 @@ class Worker:
         """The replaying process (kata.replay): no learner module was loaded here."""
         from kata.replay import replay
         msg = wire.decode(header["msg"], bufs, self._resolve)
-        out = replay(msg["tape"], {str(k): str(v) for k, v in msg["files"].items()}, msg["inputs"], str(self.home))
+        out = replay(msg["tape"], {str(k): str(v) for k, v in msg["files"].items()}, msg["inputs"], str(self.home),
+                     [[list(p) for p in w] for w in msg.get("censuses") or []])
         tree, obufs = wire.encode(out, self._refs)
         return {"op": "ok", "value": tree}, obufs
 

@@ -52,14 +52,16 @@ class Tape:
         self.events: list = []
         self.result: list = []
         self.problem = ""             # set when something cannot be taped; the replay then fails with it
+        self.rng = None
         if ak is not None:
             torch = _torch()
+            self.rng = torch.get_rng_state().numpy().copy()  # torch.rand and dropout replay the same draws
             for path, t in _tensor_paths(ak):
                 if type(t) is torch.Tensor:
                     self.args.append([list(path), self._ref(t, how="arg")])
 
     def _sid(self, t, how: str) -> int:
-        st = t.untyped_storage()
+        st = t if isinstance(t, _torch().UntypedStorage) else t.untyped_storage()
         key = (st.data_ptr(), st.nbytes())
         if st.nbytes() and key in self.keys:
             return self.keys[key]
@@ -86,6 +88,10 @@ class Tape:
         torch = _torch()
         if v is None or type(v) in (bool, int, float, str):
             return v
+        if isinstance(v, np.generic) and v.dtype.kind in "biuf":  # a numpy scalar passed to a kernel
+            return v.item()
+        if type(v) is complex:
+            return {"complex": [v.real, v.imag]}
         if isinstance(v, torch.Tensor):
             if type(v) is not torch.Tensor or v.layout != torch.strided or v.device.type != "cpu":
                 self.problem = self.problem or f"a {type(v).__name__} on {v.device} with layout {v.layout}"
@@ -93,6 +99,8 @@ class Tape:
             return {"ref": self._ref(v)}
         if isinstance(v, (tuple, list)) and depth < 4:
             return {"seq": [self._enc(x, depth + 1) for x in v], "tuple": isinstance(v, tuple)}
+        if isinstance(v, torch.UntypedStorage) and v.device.type == "cpu":
+            return {"storage": self._sid(v, "const")}
         if isinstance(v, torch.dtype):
             return {"dtype": str(v).replace("torch.", "")}
         if isinstance(v, torch.device):
@@ -124,20 +132,6 @@ class Tape:
             return {"seq": [self._out(x) for x in out]}
         return None
 
-    def rebind(self, plain, guarded) -> None:
-        """kata.tritonkit.guard_allocations replaced an allocation's result after it was recorded."""
-        st = plain.untyped_storage()
-        for ev in reversed(self.events[-4:]):
-            if ev[0] == "op" and isinstance(ev[4], dict) and "ref" in ev[4]:
-                old = ev[4]["ref"]["t"]
-                if self.storages[old][2] == "new" and old == len(self.storages) - 1 \
-                        and self.keys.get((st.data_ptr(), st.nbytes())) == old:
-                    self.storages.pop()
-                    self.keys = {k: s for k, s in self.keys.items() if s != old}
-                    self.keep.pop()
-                    ev[4] = {"ref": self._ref(guarded, how="new")}
-                return
-
     def launch(self, fn, grid, args, kwargs) -> list:
         code = getattr(fn, "__code__", None)
         where = code.co_filename.rsplit("/", 1)[-1] if code is not None else ""
@@ -155,7 +149,7 @@ class Tape:
         if torch is None:
             return {}
         return {"storages": self.storages, "args": self.args, "consts": self.consts, "events": self.events,
-                "result": self.result, "problem": self.problem}
+                "result": self.result, "problem": self.problem, "rng": self.rng}
 
 
 def torch_bytes_of(storage) -> np.ndarray:
@@ -164,9 +158,11 @@ def torch_bytes_of(storage) -> np.ndarray:
 
 
 def _tl_dtype_name(v) -> str:
+    """The name under which triton.language has the dtype `v` (tl.float32 is named "fp32" itself)."""
     tl = sys.modules.get("triton.language")
     if tl is not None and isinstance(v, tl.dtype):
-        return str(v.name)
+        return next((k for k, d in vars(tl).items() if not k.startswith("_") and isinstance(d, tl.dtype) and d == v),
+                    "")
     return ""
 
 
@@ -348,6 +344,8 @@ class _Replayer:
         import torch
         self.torch, self.mod, self.inputs = torch, module, inputs
         self.st: dict[int, object] = {}
+        self.made: dict[int, tuple] = {}  # storage id -> (first element, elements, element size, what made it)
+        self.args: dict[tuple, object] = {}
         for sid, nbytes, how in tape["storages"]:
             self._declare(int(sid), int(nbytes))
         for sid, raw in tape["consts"]:
@@ -368,6 +366,14 @@ class _Replayer:
             if view.shape != src.shape or view.dtype != src.dtype:
                 raise ReplayError(f"the tape's argument {path} has the wrong shape or dtype")
             view.copy_(src)
+            self.args[tuple(path)] = view
+
+    def arg(self, path):
+        """The replay's tensor for the call's argument at `path` (a census watches it)."""
+        t = self.args.get(tuple(path))
+        if t is None:
+            raise ReplayError(f"a census watches an argument {path} the tape does not have")
+        return t
 
     def _declare(self, sid: int, nbytes: int) -> None:
         if sid in self.st or nbytes < 0 or nbytes > (8 << 30):
@@ -397,6 +403,14 @@ class _Replayer:
             raise ReplayError("a malformed tape")
         if "ref" in v:
             return self.tensor(v["ref"])
+        if "complex" in v:
+            re_, im = v["complex"]
+            return complex(float(re_), float(im))
+        if "storage" in v:
+            buf = self.st.get(int(v["storage"]))
+            if buf is None:
+                raise ReplayError("the tape names a storage it never declared")
+            return buf.untyped_storage()
         if "seq" in v:
             items = [self.dec(x) for x in v["seq"]]
             return tuple(items) if v.get("tuple") else items
@@ -422,8 +436,25 @@ class _Replayer:
             return d
         raise ReplayError(f"the call passed a {v.get('bad', 'value')} the grader cannot replay")
 
-    def run_op(self, name: str, args, kwargs, out) -> tuple[int, str]:
+    def margin_writes(self) -> list[str]:
+        """Each storage a torch op made with room around the tensor (a guarded allocation: poison on each
+        side) whose margins the replay's kernels wrote into: kata.tritonkit.guard_allocations' message."""
+        from kata.tritonkit import margin_writes
+        out = []
+        for sid, (first, span, isz, what) in self.made.items():
+            buf = self.st[sid]
+            if buf.numel() <= span * isz or buf.numel() % isz or first * isz > buf.numel():
+                continue
+            raw = buf.numpy().reshape(-1, isz)
+            if first + span <= len(raw):
+                msg = margin_writes(raw, first, span, what)
+                if msg:
+                    out.append(msg)
+        return out
+
+    def run_op(self, name: str, args, kwargs, out, where: str = "") -> tuple[int, str]:
         torch = self.torch
+        self.op_name, self.op_where = name, where
         parts = name.split(".")
         if len(parts) != 3 or parts[0] != "aten" or "file" in parts[1]:
             raise ReplayError(f"the tape names an op {name!r} the grader does not replay")
@@ -431,11 +462,16 @@ class _Replayer:
             func = getattr(getattr(torch.ops.aten, parts[1]), parts[2])
         except AttributeError:
             raise ReplayError(f"no such torch op {name!r}") from None
-        a = self.dec(args)
-        k = {str(key): self.dec(v) for key, v in kwargs.items()}
-        got = func(*a, **k)
-        self._place(out, got, parts[1])
-        from kata.tritonkit import copy_bytes
+        from kata.tritonkit import _kit_ops, copy_bytes
+        with _kit_ops():  # rebuilding the arguments is the replay's own work: no census or count sees it
+            a = self.dec(args)
+            k = {str(key): self.dec(v) for key, v in kwargs.items()}
+        # below autograd, as a dispatch mode saw it: autograd's own follow-up ops (the detach after a
+        # view.dtype) are on the tape already, and must not run twice
+        with torch._C._AutoDispatchBelowADInplaceOrView():
+            got = func(*a, **k)
+        with _kit_ops():
+            self._place(out, got, parts[1])
         return copy_bytes(parts[1], a, got), name
 
     def _place(self, out, got, opname: str) -> None:
@@ -457,6 +493,10 @@ class _Replayer:
         if view.shape != got.shape or view.dtype != got.dtype:
             raise ReplayError(f"{opname} made a {tuple(got.shape)} {got.dtype} in the replay, the tape says "
                               f"{tuple(view.shape)} {view.dtype}")
+        sid, isz = int(ref["t"]), view.element_size()
+        span = 1 + sum((n - 1) * st for n, st in zip(view.shape, view.stride())) if view.numel() else 0
+        self.made.setdefault(sid, (int(ref["o"]), span, isz, f"{self.op_name} of shape {tuple(view.shape)} "
+                                   f"{str(view.dtype).replace('torch.', '')} at {self.op_where}"))
         from kata.tritonkit import _EMPTIES
         if opname in _EMPTIES:
             if got.is_floating_point():
@@ -465,26 +505,31 @@ class _Replayer:
             view.copy_(got)
 
     def launch(self, file: str, name: str, grid, args, kwargs) -> None:
-        fn = getattr(self.mod, str(name), None)
+        fn = getattr(self.mod, str(name), None) if self.mod is not None else None
         if fn is None or not hasattr(fn, "run"):
             raise ReplayError(f"the kernel {name}() launched from {file} is not a @triton.jit function of your files "
                               "the grader could replay (a kernel made at run time, or inside another function?)")
         if not isinstance(grid, list) or not 1 <= len(grid) <= 3 or not all(type(g) is int and g >= 0 for g in grid):
             raise ReplayError(f"the launch of {name}() has no grid the grader can replay")
-        fn[tuple(grid)](*self.dec(args), **{str(k): self.dec(v) for k, v in kwargs.items()})
+        from kata.tritonkit import _kit_ops
+        with _kit_ops():
+            a, k = self.dec(args), {str(key): self.dec(v) for key, v in kwargs.items()}
+        fn[tuple(grid)](*a, **k)
 
 
-def replay(tape: dict, files: dict[str, str], inputs: dict, home: str) -> dict:
-    """Run `tape` again from `inputs` (the judge's copy of the call's arguments): the counts, the returned
-    tensors and the arguments as the replay left them."""
+_BUILT: dict = {}  # the replaying process's kernel modules, by their files: a test replays many calls
+
+
+def _kernels(files: dict[str, str], home: str):
+    """The learner's @triton.jit functions, checked, as a module of their own."""
+    import builtins
     import importlib.util
     import os
     import tempfile
 
-    import kata.tritonkit as tk
-
-    if tape.get("problem"):
-        raise ReplayError(f"the call could not be recorded for the grader's replay: {tape['problem']}")
+    key = tuple(sorted(files.items()))
+    if key in _BUILT:
+        return _BUILT[key]
     src, problems = kernel_module(files)
     if problems:  # any @triton.jit function: a launched kernel may call any of them
         raise ReplayError("the grader replays your kernels from their source, and this is not Triton it can run "
@@ -495,37 +540,60 @@ def replay(tape: dict, files: dict[str, str], inputs: dict, home: str) -> dict:
         f.write(src)
     spec = importlib.util.spec_from_file_location("kata_replayed_kernels", path)
     mod = importlib.util.module_from_spec(spec)
-    import builtins
     mod.__dict__["__builtins__"] = {n: getattr(builtins, n) for n in _BUILTINS + ["__build_class__", "__import__"]}
     spec.loader.exec_module(mod)  # imports and constants only: checked above
     mod.__dict__["__builtins__"] = {k: v for k, v in mod.__dict__["__builtins__"].items() if k in _BUILTINS}
+    _BUILT[key] = mod
+    return mod
 
+
+def replay(tape: dict, files: dict[str, str], inputs: dict, home: str, censuses: list | None = None) -> dict:
+    """Run `tape` again from `inputs` (the judge's copy of the call's arguments): the counts, what each
+    census (kata.toolkit.OpCensus, watching the arguments at the given paths) saw, the returned tensors
+    and the arguments as the replay left them."""
+    import contextlib
+
+    import torch
+
+    import kata.tritonkit as tk
+
+    if tape.get("problem"):
+        raise ReplayError(f"the call could not be recorded for the grader's replay: {tape['problem']}")
+    launches = any(ev[0] == "launch" for ev in tape["events"])
+    mod = _kernels(files, home) if launches else None
     r = _Replayer(tape, mod, inputs)
-    torch_bytes, torch_ops = 0, []
-    with tk.count_bytes() as moved:
+    if tape.get("rng") is not None:  # the learner process's torch generator as the call began
+        torch.set_rng_state(torch.from_numpy(np.asarray(tape["rng"], dtype=np.uint8).copy()))
+    torch_bytes, torch_ops, margins = 0, [], []
+    with contextlib.ExitStack() as stack:
+        moved = stack.enter_context(tk.count_bytes()) if launches else tk.BytesMoved()
+        from kata.toolkit import OpCensus
+        seen = [stack.enter_context(OpCensus(watch=[r.arg(p) for p in watch])) for watch in censuses or ()]
         for ev in tape["events"]:
             if ev[0] == "op":
-                n, what = r.run_op(str(ev[1]), ev[2], ev[3], ev[4])
+                n, what = r.run_op(str(ev[1]), ev[2], ev[3], ev[4], str(ev[5])[:200])
                 if n:
                     torch_bytes += n
                     torch_ops.append(f"{what} at {str(ev[5])[:200]}")
             elif ev[0] == "launch":
                 r.launch(ev[1], ev[2], ev[3], ev[4], ev[5])
+                # looked at after each launch: a torch op after it may not paint the poison back
+                margins = margins or r.margin_writes()
             else:
                 raise ReplayError("a malformed tape")
-    outs = []
-    for ref in tape["result"]:
-        outs.append(None if ref is None else r.tensor(ref).clone())
-    args_after = [[path, r.tensor(ref).clone()] for path, ref in tape["args"]]
+    with tk._kit_ops():
+        outs = [None if ref is None else r.tensor(ref).clone() for ref in tape["result"]]
+        args_after = [[path, r.tensor(ref).clone()] for path, ref in tape["args"]]
     counts = {k: getattr(moved, k) for k in ("loaded", "stored", "atomic", "launches", "programs", "widest_load")}
     counts["torch_bytes"] = torch_bytes
     # stores into the returned tensors, as [which tensor, byte offset]
-    from kata.remote import _rebased_stores
-    import torch
-    counts["store_starts"] = _rebased_stores(moved.store_starts,
-                                             [r.tensor(ref) if ref else torch.empty(0) for ref in tape["result"]])
+    from kata.remote import _block_data, _rebased_stores
+    with tk._kit_ops():
+        counts["store_starts"] = _rebased_stores(moved.store_starts,
+                                                 [r.tensor(ref) if ref else torch.empty(0) for ref in tape["result"]])
     counts["torch_ops"] = torch_ops[:100]
-    return {"counts": counts, "outs": outs, "args": args_after}
+    return {"counts": counts, "outs": outs, "args": args_after, "margins": margins,
+            "census": [_block_data("op_census", c) for c in seen]}
 
 
 def same_bits(a, b) -> bool:

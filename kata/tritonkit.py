@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
+import sys
 import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -189,8 +190,6 @@ class BytesMoved:
     # each tl.store's lowest mask-true address, in the order the stores ran (the first 100,000); under a
     # separate judge only stores into the tensors the call returned come back, at the judge's addresses
     store_starts: list[int] = field(default_factory=list)
-    # under a separate judge, in the learner's process: the call's record for the grader's replay (kata.replay)
-    tape: object = field(default=None, repr=False, compare=False)
 
     @property
     def total(self) -> int:
@@ -289,24 +288,15 @@ def _counting(moved: BytesMoved, getter, *, load: bool, store: bool, atomic: boo
 
 def _torch_counter(moved: BytesMoved):
     """A dispatch mode adding the bytes of torch copies and fills (outside kernels) to `moved`."""
-    import torch
-
-    tape = moved.tape
-
     class CountTorchCopies(_dispatch_mode_class()):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
             if _unwatched():
                 return out
-            name = func.overloadpacket.__name__
-            nbytes = copy_bytes(name, args, out)
-            where = _caller() if nbytes or tape is not None else ""
-            if tape is not None:
-                with _kit_ops():
-                    tape.op(func, args, kwargs, out, where)
+            nbytes = copy_bytes(func.overloadpacket.__name__, args, out)
             if nbytes:
                 moved.torch_bytes += nbytes
-                moved.torch_ops.append(f"{func} at {where}")
+                moved.torch_ops.append(f"{func} at {_caller()}")
             return out
 
     return CountTorchCopies()
@@ -327,9 +317,6 @@ def copy_bytes(name: str, args, out) -> int:
     if isinstance(src, torch.Tensor):
         nbytes += src.numel() * src.element_size()
     return nbytes
-
-
-_TAPES: list = []  # the kata.replay.Tape of each count_bytes(tape=...) block open now
 
 
 def _taping(tape):
@@ -358,7 +345,34 @@ def _taping(tape):
 
 
 @contextlib.contextmanager
-def count_bytes(tape=None) -> Iterator[BytesMoved]:
+def taping(tape) -> Iterator[None]:
+    """Record on `tape` (a kata.replay.Tape) every torch op and every outermost Triton launch of the block:
+    what the learner's process does under a separate judge, so that the judge can re-derive count_bytes,
+    forbid_torch_compute and guard_allocations in a process of its own (kata.replay). Entered after the
+    measuring blocks, so it sees each op first and records what they hand back (a guarded allocation)."""
+    interp = _interpreter_module() if "triton" in sys.modules else None  # a torch kata's call launches nothing
+
+    class TapeOps(_dispatch_mode_class()):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            watched = not _unwatched()
+            out = func(*args, **(kwargs or {}))
+            if watched:
+                with _kit_ops():
+                    tape.op(func, args, kwargs, out, _caller())
+            return out
+
+    patches = _Patches()
+    try:
+        if interp is not None:
+            patches.wrap(_need(interp, "InterpretedFunction", "run"), "run", _taping(tape))
+        with _launches_marked(), TapeOps():
+            yield
+    finally:
+        patches.restore()
+
+
+@contextlib.contextmanager
+def count_bytes() -> Iterator[BytesMoved]:
     """Count the bytes moved while the block runs: Triton kernels (interpreter only) and torch copies.
 
         with count_bytes() as moved:
@@ -372,9 +386,7 @@ def count_bytes(tape=None) -> Iterator[BytesMoved]:
     read and written, so moving data with torch instead of in the kernel does not hide traffic.
 
     A kernel that runs compiled instead (defined before TRITON_INTERPRET was set) is an error, not zero.
-
-    `tape` (a kata.replay.Tape; the learner's process under a separate judge) also records every torch op
-    and kernel launch of the block, so that the judge can re-derive the counts in a process of its own."""
+    Under a separate judge the counts the test sees are re-derived by a replay of the call (kata.replay)."""
     if not interpreting():
         raise TritonKitError(
             "counting bytes moved needs Triton's interpreter, and TRITON_INTERPRET is not set here (a GPU run?). "
@@ -385,7 +397,7 @@ def count_bytes(tape=None) -> Iterator[BytesMoved]:
     _need(interp, "InterpreterBuilder", "create_masked_store")
     executor = _need(interp, "GridExecutor", "__call__")
 
-    moved = BytesMoved(tape=tape)
+    moved = BytesMoved()
     compiled: list[str] = []
 
     def by_name(*names):
@@ -418,9 +430,6 @@ def count_bytes(tape=None) -> Iterator[BytesMoved]:
         if "set_grid_idx" in builder.__dict__:
             patches.wrap(builder, "set_grid_idx", counter("programs"))
         patches.wrap(executor, "__call__", counter("launches"))
-        if tape is not None:
-            patches.wrap(_need(interp, "InterpretedFunction", "run"), "run", _taping(tape))
-            _TAPES.append(tape)
         try:
             from triton.runtime.jit import JITFunction
             if "run" in JITFunction.__dict__:
@@ -431,8 +440,6 @@ def count_bytes(tape=None) -> Iterator[BytesMoved]:
             yield moved
     finally:
         patches.restore()
-        if tape is not None and tape in _TAPES:
-            _TAPES.remove(tape)
     if compiled:
         raise TritonKitError(
             f"kernel {compiled[0]} ran compiled, not in the interpreter, so its bytes were not counted: it was "
@@ -473,9 +480,16 @@ _SPELLED = {
 }
 
 
-def _spelled(func) -> str:
-    name = func.overloadpacket.__name__
+def _spelled(name: str) -> str:
     return _SPELLED.get(name, f"torch.{name.lstrip('_')}")
+
+
+def compute_message(op: str, where: str) -> str:
+    """What forbid_torch_compute says of torch op `op` ("aten.add.Tensor") called at `where`."""
+    return (f"this kata must be a Triton kernel: your code called torch's {op} ({_spelled(op.split('.')[1])}) at "
+            f"{where}, outside a Triton kernel launch. Do the arithmetic inside your @triton.jit "
+            "kernel; the Python wrapper may only allocate the output (torch.empty_like, torch.empty), "
+            "take views or copies, and launch the kernel.")
 
 
 def _forbid_mode(block: "forbid_torch_compute"):
@@ -484,10 +498,7 @@ def _forbid_mode(block: "forbid_torch_compute"):
             __tracebackhide__ = True  # pytest: show the learner's line, not this one
             if _unwatched() or func.overloadpacket.__name__ in ALLOWED_OPS:
                 return func(*args, **(kwargs or {}))
-            msg = (f"this kata must be a Triton kernel: your code called torch's {func} ({_spelled(func)}) at "
-                   f"{_caller()}, outside a Triton kernel launch. Do the arithmetic inside your @triton.jit "
-                   "kernel; the Python wrapper may only allocate the output (torch.empty_like, torch.empty), "
-                   "take views or copies, and launch the kernel.")
+            msg = compute_message(str(func), _caller())
             block.violations.append(msg)
             raise AssertionError(msg)
 
@@ -571,8 +582,6 @@ def _guard_mode(allocations: list[_Allocation], margin_bytes: int):
                 g.copy_(t)
             elif t.is_floating_point() or t.is_complex():
                 g.fill_(float("nan"))
-            for tape in _TAPES:
-                tape.rebind(t, g)
             allocations.append(_Allocation(
                 buf, margin, span, isz,
                 f"{func} of shape {tuple(t.shape)} {str(t.dtype).replace('torch.', '')} at {_caller()}"))
@@ -621,22 +630,29 @@ class guard_allocations:  # noqa: N801 - used like a function: `with guard_alloc
 
         for a in self.allocations:
             raw = a.buf.detach().view(torch.uint8).cpu().numpy().reshape(-1, a.itemsize)  # bf16 has no numpy
-            margins = np.r_[0:a.margin, a.margin + a.span:a.span + 2 * a.margin]
-            hit = np.flatnonzero((raw[margins] != POISON_BYTE).any(axis=1))
-            if not hit.size:
-                continue
-            before, after = hit[hit < a.margin], hit[hit >= a.margin] - a.margin
-            where = []
-            if after.size:
-                where.append(f"{after.size} element(s) past the end (the first at index {a.span + int(after[0])}; "
-                             f"the tensor holds {a.span})")
-            if before.size:
-                where.append(f"{before.size} element(s) before the start (the first at index "
-                             f"{int(before[0]) - a.margin})")
-            raise AssertionError(
-                f"OUT-OF-BOUNDS WRITE: a kernel wrote {' and '.join(where)} of the tensor made by {a.what}. "
-                "Usually the last block running past the end of the data: mask every tl.store (and tl.load) "
-                "with offsets < n.")
+            msg = margin_writes(raw, a.margin, a.span, a.what)
+            if msg:
+                raise AssertionError(msg)
+
+
+def margin_writes(raw: np.ndarray, margin: int, span: int, what: str) -> str:
+    """The OUT-OF-BOUNDS WRITE message for a guarded buffer (`raw`: one row of bytes per element, `margin`
+    elements of poison each side of the tensor's `span`), or "" if its margins still hold the poison."""
+    lo = np.arange(0, min(margin, len(raw)))
+    margins = np.r_[lo, np.arange(margin + span, len(raw))]
+    hit = margins[(raw[margins] != POISON_BYTE).any(axis=1)] if margins.size else margins
+    if not hit.size:
+        return ""
+    before, after = hit[hit < margin], hit[hit >= margin + span] - margin - span
+    where = []
+    if after.size:
+        where.append(f"{after.size} element(s) past the end (the first at index {span + int(after[0])}; "
+                     f"the tensor holds {span})")
+    if before.size:
+        where.append(f"{before.size} element(s) before the start (the first at index {int(before[0]) - margin})")
+    return (f"OUT-OF-BOUNDS WRITE: a kernel wrote {' and '.join(where)} of the tensor made by {what}. "
+            "Usually the last block running past the end of the data: mask every tl.store (and tl.load) "
+            "with offsets < n.")
 
 
 _preload()

@@ -1,8 +1,10 @@
-"""Bytes moved under `kata grade` come from a replay of the call's tape (kata.replay), not from the learner's
-process: forging the counters there, or handing back an answer made outside the kernels, scores 0.
+"""Under `kata grade`, bytes moved, the torch-compute guard and the guarded allocations' margins come from a
+replay of the call's tape (kata.replay), not from the learner's process: forging the counters there,
+hiding torch arithmetic from the guard, painting the poison back over an out-of-bounds write, or handing
+back an answer made outside the kernels, each scores 0 on the test it attacks.
 
-The control, graded with `--judge same` (learner code beside the test), shows that the forgery is real: there
-it earns the points.
+The control, graded with `--judge same` (learner code beside the test), shows that each forgery is real:
+there it earns the points.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ title = "Triton double ({name})"
 difficulty = 1
 language = "triton"
 files = ["double.py"]
-points = 4
+points = 8
 timeout = 60
 [admission]
 imports = ["gc"]
@@ -26,7 +28,7 @@ TESTS = '''
 import pytest
 import torch
 
-from kata.tritonkit import count_bytes
+from kata.tritonkit import count_bytes, forbid_torch_compute, guard_allocations
 
 
 @pytest.mark.interpret
@@ -45,6 +47,25 @@ def test_bytes_moved(kata):
         out = mod.double(x)
     assert torch.equal(out, 2 * x), "wrong values"
     assert moved.total <= 2 * n * 4, f"moved {moved}; one read and one write of n floats is {2 * n * 4:,}"
+
+
+@pytest.mark.interpret
+def test_no_torch_compute(kata):
+    x = torch.arange(3000, dtype=torch.float32)
+    mod = kata.module()
+    with forbid_torch_compute() as guard:
+        out = mod.double(x)
+    assert torch.equal(out, 2 * x), "wrong values"
+    assert guard.launches >= 1, "no kernel launched"
+
+
+@pytest.mark.interpret
+def test_no_write_out_of_bounds(kata):
+    x = torch.arange(3000, dtype=torch.float32)
+    mod = kata.module()
+    with guard_allocations():
+        out = mod.double(x)
+    assert torch.equal(out, 2 * x), "wrong values"
 '''
 
 KERNEL = '''
@@ -60,6 +81,12 @@ def scale_kernel(x_ptr, out_ptr, n, factor, B: tl.constexpr):
     offs = tl.program_id(0) * B + tl.arange(0, B)
     mask = offs < n
     tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask) * factor, mask=mask)
+
+
+@triton.jit
+def unmasked_kernel(x_ptr, out_ptr, factor, B: tl.constexpr):
+    offs = tl.program_id(0) * B + tl.arange(0, B)
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs) * factor)
 '''
 
 STUB = '''
@@ -103,6 +130,30 @@ def double(x):
     scale_kernel[(triton.cdiv(x.numel(), 1024),)](answer, out, x.numel(), 1.0, B=BLOCK)
     return out
 ''',
+    # torch arithmetic out of the dispatch modes' sight (and a kernel launched for show)
+    "hide_torch_compute": KERNEL + '''
+from torch.utils._python_dispatch import _disable_current_modes
+
+
+def double(x):
+    scratch = torch.empty_like(x)
+    scale_kernel[(triton.cdiv(x.numel(), 1024),)](x, scratch, x.numel(), 0.0, B=BLOCK)
+    with _disable_current_modes():
+        return x * 2
+''',
+    # no mask: the last block writes past the end, then the poison is painted back over the margin
+    "repaint_the_margin": KERNEL + '''
+
+
+def double(x):
+    out = torch.empty_like(x)
+    unmasked_kernel[(triton.cdiv(x.numel(), 1024),)](x, out, 2.0, B=BLOCK)
+    whole = torch.empty(0, dtype=torch.uint8).set_(out.untyped_storage())
+    start = (out.storage_offset() + out.numel()) * 4
+    if whole.numel() > start:  # a guarded allocation: out sits inside a poisoned buffer
+        whole[start:start + 4096].fill_(0xA5)
+    return out
+''',
     # the kernel's output overwritten from numpy after the launch
     "overwrite_after_the_kernel": KERNEL + '''
 import numpy as np
@@ -117,35 +168,97 @@ def double(x):
 }
 
 
+# A torch kata whose test bans an op through kata.toolkit.OpCensus: the census is replayed too.
+TORCH_TOML = KATA_TOML.replace('language = "triton"', 'language = "python"')
+
+TORCH_TESTS = '''
+import torch
+
+from kata.toolkit import OpCensus
+
+
+def test_values(kata):
+    x = torch.linspace(-3, 3, 40).reshape(4, 10)
+    assert torch.allclose(kata.module().softmax(x), torch.softmax(x, dim=1))
+
+
+def test_no_softmax_op(kata):
+    x = torch.linspace(-3, 3, 40).reshape(4, 10)
+    mod = kata.module()
+    with OpCensus() as census:
+        out = mod.softmax(x)
+    assert torch.allclose(out, torch.softmax(x, dim=1)), "wrong values"
+    used = {"_softmax", "softmax"} & set(census.ops)
+    assert not used, f"softmax() calls aten.{used}: write it with max, exp, sum and a division"
+'''
+
+TORCH_HONEST = '''
+import torch
+
+
+def softmax(x):
+    e = (x - x.amax(dim=1, keepdim=True)).exp()
+    return e / e.sum(dim=1, keepdim=True)
+'''
+
+TORCH_ATTACKS = {
+    # torch.softmax out of the census's sight
+    "hide_from_the_census": '''
+import torch
+from torch.utils._python_dispatch import _disable_current_modes
+
+
+def softmax(x):
+    with _disable_current_modes():
+        return torch.softmax(x, dim=1)
+''',
+}
+
+ATTACKED = {"forge_counts": "test_bytes_moved", "launder_through_numpy": "test_bytes_moved",
+            "hide_torch_compute": "test_no_torch_compute", "repaint_the_margin": "test_no_write_out_of_bounds",
+            "overwrite_after_the_kernel": "test_bytes_moved", "hide_from_the_census": "test_no_softmax_op"}
+
+
 def _project(co):
-    names = ["honest", *ATTACKS]
-    for i, name in enumerate(names):
+    triton_katas = [(name, HONEST if name == "honest" else ATTACKS[name]) for name in ["honest", *ATTACKS]]
+    torch_katas = [(name, TORCH_HONEST if name == "torch_honest" else TORCH_ATTACKS[name])
+                   for name in ["torch_honest", *TORCH_ATTACKS]]
+    for i, (name, text) in enumerate(triton_katas + torch_katas):
         rel = f"98_replay/{i:02d}_{name}"
+        triton = i < len(triton_katas)
         co.write(f"katas/{rel}/README.md", README)
-        co.write(f"katas/{rel}/kata.toml", KATA_TOML.format(name=name))
-        co.write(f"katas/{rel}/double.py", STUB)
-        co.write(f"katas/{rel}/test_{name}.py", TESTS)
-        co.write(f"solutions/{rel}/double.py", HONEST)
+        co.write(f"katas/{rel}/kata.toml", (KATA_TOML if triton else TORCH_TOML).format(name=name))
+        co.write(f"katas/{rel}/double.py", STUB if triton else STUB.replace("double", "softmax").replace("softmax.py", "double.py"))
+        co.write(f"katas/{rel}/test_{name}.py", TESTS if triton else TORCH_TESTS)
+        co.write(f"solutions/{rel}/double.py", HONEST if triton else TORCH_HONEST)
         dest = co.path.parent / "submission" / "katas" / rel / "double.py"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(HONEST if name == "honest" else ATTACKS[name])
+        dest.write_text(text)
     return co.path.parent / "submission"
 
 
 @pytest.mark.time_limit(900)
-def test_forged_or_laundered_bytes_score_zero_under_the_separate_judge(checkout, tmp_path):
+def test_forged_or_hidden_measurements_score_zero_under_the_separate_judge(checkout, tmp_path):
     sub = _project(checkout)
     data = _grade(checkout, tmp_path, sub)
     scores = _by_kata(data)
 
     def said(name):
         return "\n".join(t.get("output", "") for t in data["tests"] if t["name"].split(" :: ")[0].endswith(f"_{name}"))
-    assert scores["honest"][0] == 4, f"the honest kata lost points:\n{said('honest')}"
-    for name in ATTACKS:
-        assert scores[name][0] == 2, f"{name}: only test_bytes_moved should fail:\n{said(name)}"
-        assert "REPLAY" in said(name), said(name)
-    # the control: beside the test, the forged counters pass (the numpy answers pass there too: the
-    # learner's process is the only witness of where an answer came from)
-    same = _by_kata(_grade(checkout, tmp_path, sub, "--judge", "same"))
-    assert same["forge_counts"][0] == 4, same["forge_counts"][1]
-    assert same["launder_through_numpy"][0] == 4, same["launder_through_numpy"][1]
+    assert scores["honest"][0] == 8, f"the honest kata lost points:\n{said('honest')}"
+    assert scores["torch_honest"][0] == 8, f"the honest torch kata lost points:\n{said('torch_honest')}"
+    for name in [*ATTACKS, *TORCH_ATTACKS]:
+        assert scores[name][0] < 8, f"{name} earned full points:\n{said(name)}"
+        failed = [t["name"].split("::")[-1].strip() for t in data["tests"]
+                  if t["name"].split(" :: ")[0].endswith(f"_{name}") and t.get("score", 0) == 0]
+        assert ATTACKED[name] in failed, f"{name}: {ATTACKED[name]} did not fail:\n{said(name)}"
+    assert "REPLAY" in said("forge_counts") and "REPLAY" in said("launder_through_numpy")
+    assert "OUT-OF-BOUNDS WRITE" in said("repaint_the_margin")
+    # the control: beside the test, each forgery passes the test it attacks (the numpy answer passes
+    # there too: the learner's process is the only witness of where an answer came from)
+    data = _grade(checkout, tmp_path, sub, "--judge", "same")
+    for name in ("forge_counts", "launder_through_numpy", "hide_torch_compute", "repaint_the_margin",
+                 "hide_from_the_census"):
+        passed = [t["name"].split("::")[-1].strip() for t in data["tests"]
+                  if t["name"].split(" :: ")[0].endswith(f"_{name}") and t.get("score", 0) > 0]
+        assert ATTACKED[name] in passed, f"{name} did not work even beside the test: {passed}"

@@ -7,20 +7,21 @@ import triton.language as tl
 
 
 @triton.jit
-def _absmax_kernel(x_ptr, scale_ptr, n_cols, sxm, sxn, BLOCK: tl.constexpr):
+def _absmax_kernel(x_ptr, amax_ptr, scale_ptr, n_cols, sxm, sxn, BLOCK: tl.constexpr):
     row = tl.program_id(0).to(tl.int64)
     cols = tl.arange(0, BLOCK)
     x = tl.load(x_ptr + row * sxm + cols * sxn, mask=cols < n_cols, other=0.0).to(tl.float32)
-    tl.store(scale_ptr + row, tl.max(tl.abs(x), axis=0) / 448.0)
+    absmax = tl.max(tl.abs(x), axis=0)
+    tl.store(amax_ptr + row, absmax)  # kept as is: (absmax / 448) * 448 need not round back to absmax
+    tl.store(scale_ptr + row, absmax / 448.0)
 
 
 @triton.jit
-def _divide_kernel(x_ptr, scale_ptr, t_ptr, n_cols, sxm, sxn, BLOCK: tl.constexpr):
+def _divide_kernel(x_ptr, amax_ptr, t_ptr, n_cols, sxm, sxn, BLOCK: tl.constexpr):
     row = tl.program_id(0).to(tl.int64)
     cols = tl.arange(0, BLOCK)
-    s = tl.load(scale_ptr + row)
+    absmax = tl.load(amax_ptr + row)
     x = tl.load(x_ptr + row * sxm + cols * sxn, mask=cols < n_cols, other=0.0).to(tl.float32)
-    absmax = s * 448.0
     tl.store(t_ptr + row * n_cols + cols, x * tl.where(absmax > 0, 448.0 / absmax, 0.0), mask=cols < n_cols)
 
 
@@ -49,9 +50,10 @@ def fp8_quantize(x: torch.Tensor):
     scale = torch.empty((M,), dtype=torch.float32, device=x.device)
     if M and N:
         t = torch.empty((M, N), dtype=torch.float32, device=x.device)
+        amax = torch.empty((M,), dtype=torch.float32, device=x.device)
         B = triton.next_power_of_2(N)
-        _absmax_kernel[(M,)](x, scale, N, x.stride(0), x.stride(1), BLOCK=B, num_warps=8)
-        _divide_kernel[(M,)](x, scale, t, N, x.stride(0), x.stride(1), BLOCK=B, num_warps=8)
+        _absmax_kernel[(M,)](x, amax, scale, N, x.stride(0), x.stride(1), BLOCK=B, num_warps=8)
+        _divide_kernel[(M,)](x, amax, t, N, x.stride(0), x.stride(1), BLOCK=B, num_warps=8)
         _cast_kernel[(M,)](t, q, N, BLOCK=B, num_warps=8)
     return q, scale
 
