@@ -125,21 +125,21 @@ def mirrored(kind: str, obj, **kwargs):
 _NO_VALUE = object()
 
 
-def _returned_tensors(value, depth=0) -> list:
+def returned_tensors(value, depth=0) -> list:
     """The plain tensors of a call's result (itself, or inside tuples and lists), in order: both sides
     list them alike, so a store's place in one can be named by its index."""
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(value, torch.Tensor):
         return [value]
     if depth < 2 and type(value) in (tuple, list):
-        return [t for v in value for t in _returned_tensors(v, depth + 1)]
+        return [t for v in value for t in returned_tensors(v, depth + 1)]
     return []
 
 
-def _rebased_stores(addresses: list[int], value) -> list[list[int]]:
+def rebased_stores(addresses: list[int], value) -> list[list[int]]:
     """The worker's side: each store address inside a returned tensor as [its index, byte offset]."""
     spans = []
-    for i, t in enumerate(_returned_tensors(value)):
+    for i, t in enumerate(returned_tensors(value)):
         if t.numel() and t.device.type == "cpu":
             nbytes = (1 + sum((n - 1) * st for n, st in zip(t.shape, t.stride()))) * t.element_size()
             spans.append((t.data_ptr(), nbytes, i))
@@ -158,7 +158,7 @@ def _merge(kind: str, obj, data: dict, value=_NO_VALUE) -> None:
         obj.torch_ops.extend(str(s) for s in data.get("torch_ops", [])[:100])
         obj.widest_load = max(obj.widest_load, int(data.get("widest_load", 0)))
         # stores into the returned tensors, as (which tensor, byte offset): at the judge's own addresses
-        bases = [t.data_ptr() for t in _returned_tensors(value)] if value is not _NO_VALUE else []
+        bases = [t.data_ptr() for t in returned_tensors(value)] if value is not _NO_VALUE else []
         for pair in (data.get("store_starts") or [])[:100_000] if bases else ():
             i, off = (int(n) for n in pair)
             if 0 <= i < len(bases):
@@ -178,7 +178,7 @@ def _merge(kind: str, obj, data: dict, value=_NO_VALUE) -> None:
 def _worker_block(kind: str, kwargs: dict, ak: dict):
     if kind == "op_census":
         from kata.toolkit import OpCensus
-        return OpCensus(watch=[_walk(ak, p) for p in kwargs.get("watch") or ()])
+        return OpCensus(watch=[walk_path(ak, p) for p in kwargs.get("watch") or ()])
     import kata.tritonkit as tk
     if kind == "count_bytes":
         return tk.count_bytes()
@@ -189,7 +189,7 @@ def _worker_block(kind: str, kwargs: dict, ak: dict):
     raise wire.WireError(f"unknown measuring block {kind!r}")
 
 
-def _block_data(kind: str, obj) -> dict:
+def block_data(kind: str, obj) -> dict:
     if kind == "count_bytes":
         return {k: getattr(obj, k) for k in ("loaded", "stored", "atomic", "launches", "programs", "torch_bytes",
                                              "widest_load")} | \
@@ -248,7 +248,7 @@ def _quiet():
     """The judge's own tensor work while moving data (decoding, copying back) is not the learner's:
     keep it out of the judge's measuring blocks."""
     tk = sys.modules.get("kata.tritonkit")
-    return tk._kit_ops() if tk is not None else contextlib.nullcontext()
+    return tk.kit_ops() if tk is not None else contextlib.nullcontext()
 
 
 # ---------------------------------------------------------------------------- the connection
@@ -436,9 +436,9 @@ class Judge:
         if "__h" in ref:
             return RemoteObject(self, int(ref["__h"]), str(ref.get("label", "object"))[:200])
         if "__arg" in ref and args_kwargs is not None:
-            return _walk(args_kwargs, ref["__arg"])
+            return walk_path(args_kwargs, ref["__arg"])
         if "__argview" in ref and args_kwargs is not None:
-            base = _walk(args_kwargs, ref["__argview"])
+            base = walk_path(args_kwargs, ref["__argview"])
             size, stride = [int(n) for n in ref["size"]], [int(n) for n in ref["stride"]]
             offset = base.storage_offset() + int(ref["off"])
             if len(size) != len(stride) or offset < 0:
@@ -493,9 +493,9 @@ class Judge:
                 raise _rebuild_exception(reply)
             ak = {"a": args, "k": kwargs}
             for path, lo, hi in reply.get("around") or []:  # margins first: the outputs proper win
-                _copy_margins(_walk(ak, path), wire._get(rbufs, lo), wire._get(rbufs, hi))
+                _copy_margins(walk_path(ak, path), wire._get(rbufs, lo), wire._get(rbufs, hi))
             for path, tree_m in reply.get("changed") or []:
-                target = _walk(ak, path)
+                target = walk_path(ak, path)
                 new = wire.decode(tree_m, rbufs, lambda r: self._resolve_reply(r, ak))
                 _copy_into(target, new)
             value = wire.decode(reply["value"], rbufs, lambda r: self._resolve_reply(r, ak))
@@ -523,7 +523,7 @@ class Judge:
         if not isinstance(tape, dict):
             raise ReplayError("REPLAY: the learner's process sent no record of the call to re-check its kernels "
                               "(the grader's recorder was switched off in it)")
-        if not tape.get("events") and not _returned_tensors(value) and not changed:
+        if not tape.get("events") and not returned_tensors(value) and not changed:
             return {"counts": {}, "margins": [], "census": []}, tape  # nothing ran, nothing came back
         rep = judging.replayer()
         with _quiet():
@@ -540,7 +540,7 @@ class Judge:
                               f"could not: {e}") from None
         with _quiet():
             got = wire.decode(reply["value"], rbufs, lambda r: None)
-        mine = _returned_tensors(value)
+        mine = returned_tensors(value)
         for i, (t, r) in enumerate(zip(mine, got["outs"])):
             if r is None:
                 raise ReplayError(f"REPLAY: the tensor your function returned{_nth(i, mine)} was not made by a torch op "
@@ -552,7 +552,7 @@ class Judge:
                                   "The output must come from the kernels the call launched; or a kernel reads memory it "
                                   "does not own (an unmasked tl.load past the end reads different bytes each run).")
         for path, r in got["args"]:
-            t = _walk(ak, path)
+            t = walk_path(ak, path)
             if not same_bits(t, r):
                 raise ReplayError(f"REPLAY MISMATCH: argument {_path_text(path)} as your call left it is not what your "
                                   "kernels and torch ops leave there when the grader re-runs them")
@@ -740,7 +740,7 @@ def _not_watching_here() -> None:
                            "in the learner's worker: watch it there, in a probe (kata.probe) that returns what it saw")
 
 
-def _walk(root, path):
+def walk_path(root, path):
     node = root
     for step in path:
         if isinstance(step, list) and len(step) == 2 and step[0] == "k":  # the i-th item of a dict
@@ -918,7 +918,7 @@ class Worker:
             if any(kind in REPLAYED for kind, _ in blocks):  # last: it sees each op before the blocks do
                 import kata.tritonkit as tk
                 from kata.replay import Tape
-                with tk._kit_ops():
+                with tk.kit_ops():
                     tape = Tape(args)
                 stack.enter_context(tk.taping(tape))
             clocks = [c for c in header.get("clocks") or () if c in _CLOCKS]
@@ -927,17 +927,17 @@ class Worker:
                 value = _run(obj, op, a, k)
             except BaseException as e:  # noqa: BLE001 - reported with what the blocks measured so far
                 stack.close()
-                raise _WithBlocks(e, [_block_data(kd, o) for kd, o in measured]) from e
+                raise _WithBlocks(e, [block_data(kd, o) for kd, o in measured]) from e
             took = {c: _CLOCKS[c]() - started[c] for c in clocks}
-        block_data = [_block_data(kd, o) for kd, o in measured]
+        figures = [block_data(kd, o) for kd, o in measured]
         taped = None
         if tape is not None:
             import kata.tritonkit as tk
-            with tk._kit_ops():
+            with tk.kit_ops():
                 taped = tape.finish(value)
-        for d, (kd, o) in zip(block_data, measured):
+        for d, (kd, o) in zip(figures, measured):
             if "store_starts" in d:
-                d["store_starts"] = _rebased_stores(d["store_starts"], value)
+                d["store_starts"] = rebased_stores(d["store_starts"], value)
         _check_not_autograd(value)
         ids = {id(x): p for p, x, _ in seen}
         value = _swap_args(value, ids, _tensor_storages(seen))
@@ -953,7 +953,7 @@ class Worker:
                 around.append([list(p), len(out_bufs), len(out_bufs) + 1])
                 out_bufs += [lo.tobytes(), hi.tobytes()]
         tree, _ = wire.encode(value, self._refs, out_bufs)
-        reply = {"op": "ok", "value": tree, "changed": changed, "around": around, "blocks": block_data, "took": took}
+        reply = {"op": "ok", "value": tree, "changed": changed, "around": around, "blocks": figures, "took": took}
         if taped is not None:
             reply["tape"], _ = wire.encode(taped, self._refs, out_bufs)
         return reply, out_bufs

@@ -142,8 +142,8 @@ class Tape:
 
     def finish(self, value) -> dict:
         torch = _torch()
-        from kata.remote import _returned_tensors
-        for t in _returned_tensors(value):
+        from kata.remote import returned_tensors
+        for t in returned_tensors(value):
             key = (t.untyped_storage().data_ptr(), t.untyped_storage().nbytes())
             self.result.append(self._ref(t) if key in self.keys or not t.numel() else None)
         if torch is None:
@@ -354,10 +354,10 @@ class _Replayer:
             if data.numel() != buf.numel():
                 raise ReplayError("a tape's constant of the wrong size")
             buf.copy_(data)
-        from kata.remote import _walk
+        from kata.remote import walk_path
         for path, ref in tape["args"]:
             try:
-                src = _walk(inputs, path)
+                src = walk_path(inputs, path)
             except (KeyError, IndexError, TypeError):
                 raise ReplayError(f"the tape names an argument {path} the call did not have") from None
             if not isinstance(src, torch.Tensor):
@@ -462,15 +462,15 @@ class _Replayer:
             func = getattr(getattr(torch.ops.aten, parts[1]), parts[2])
         except AttributeError:
             raise ReplayError(f"no such torch op {name!r}") from None
-        from kata.tritonkit import _kit_ops, copy_bytes
-        with _kit_ops():  # rebuilding the arguments is the replay's own work: no census or count sees it
+        from kata.tritonkit import kit_ops, copy_bytes
+        with kit_ops():  # rebuilding the arguments is the replay's own work: no census or count sees it
             a = self.dec(args)
             k = {str(key): self.dec(v) for key, v in kwargs.items()}
         # below autograd, as a dispatch mode saw it: autograd's own follow-up ops (the detach after a
         # view.dtype) are on the tape already, and must not run twice
         with torch._C._AutoDispatchBelowADInplaceOrView():
             got = func(*a, **k)
-        with _kit_ops():
+        with kit_ops():
             self._place(out, got, parts[1])
         return copy_bytes(parts[1], a, got), name
 
@@ -497,8 +497,8 @@ class _Replayer:
         span = 1 + sum((n - 1) * st for n, st in zip(view.shape, view.stride())) if view.numel() else 0
         self.made.setdefault(sid, (int(ref["o"]), span, isz, f"{self.op_name} of shape {tuple(view.shape)} "
                                    f"{str(view.dtype).replace('torch.', '')} at {self.op_where}"))
-        from kata.tritonkit import _EMPTIES
-        if opname in _EMPTIES:
+        from kata.tritonkit import EMPTIES
+        if opname in EMPTIES:
             if got.is_floating_point():
                 view.fill_(float("nan"))
         else:
@@ -511,8 +511,8 @@ class _Replayer:
                               "the grader could replay (a kernel made at run time, or inside another function?)")
         if not isinstance(grid, list) or not 1 <= len(grid) <= 3 or not all(type(g) is int and g >= 0 for g in grid):
             raise ReplayError(f"the launch of {name}() has no grid the grader can replay")
-        from kata.tritonkit import _kit_ops
-        with _kit_ops():
+        from kata.tritonkit import kit_ops
+        with kit_ops():
             a, k = self.dec(args), {str(key): self.dec(v) for key, v in kwargs.items()}
         fn[tuple(grid)](*a, **k)
 
@@ -581,19 +581,19 @@ def replay(tape: dict, files: dict[str, str], inputs: dict, home: str, censuses:
                 margins = margins or r.margin_writes()
             else:
                 raise ReplayError("a malformed tape")
-    with tk._kit_ops():
+    with tk.kit_ops():
         outs = [None if ref is None else r.tensor(ref).clone() for ref in tape["result"]]
         args_after = [[path, r.tensor(ref).clone()] for path, ref in tape["args"]]
     counts = {k: getattr(moved, k) for k in ("loaded", "stored", "atomic", "launches", "programs", "widest_load")}
     counts["torch_bytes"] = torch_bytes
     # stores into the returned tensors, as [which tensor, byte offset]
-    from kata.remote import _block_data, _rebased_stores
-    with tk._kit_ops():
-        counts["store_starts"] = _rebased_stores(moved.store_starts,
+    from kata.remote import block_data, rebased_stores
+    with tk.kit_ops():
+        counts["store_starts"] = rebased_stores(moved.store_starts,
                                                  [r.tensor(ref) if ref else torch.empty(0) for ref in tape["result"]])
     counts["torch_ops"] = torch_ops[:100]
     return {"counts": counts, "outs": outs, "args": args_after, "margins": margins,
-            "census": [_block_data("op_census", c) for c in seen]}
+            "census": [block_data("op_census", c) for c in seen]}
 
 
 def same_bits(a, b) -> bool:

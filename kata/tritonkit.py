@@ -102,7 +102,7 @@ def _unwatched() -> bool:
 
 
 @contextlib.contextmanager
-def _kit_ops():
+def kit_ops():
     global _in_kit
     _in_kit += 1
     try:
@@ -327,7 +327,7 @@ def _taping(tape):
         def run(self, *args, grid, warmup=False, **kwargs):
             if depth[0] or warmup or _in_kit:
                 return orig(self, *args, grid=grid, warmup=warmup, **kwargs)
-            with _kit_ops():
+            with kit_ops():
                 ev = tape.launch(self.fn, list(grid) if isinstance(grid, tuple) else None, args, kwargs)
             if callable(grid):
                 def grid_seen(meta, _grid=grid):
@@ -357,7 +357,7 @@ def taping(tape) -> Iterator[None]:
             watched = not _unwatched()
             out = func(*args, **(kwargs or {}))
             if watched:
-                with _kit_ops():
+                with kit_ops():
                     tape.op(func, args, kwargs, out, _caller())
             return out
 
@@ -544,8 +544,8 @@ class forbid_torch_compute:  # noqa: N801 - used like a function: `with forbid_t
 # ----------------------------------------------------------------------------- guarded allocations
 
 # Allocations that guard_allocations() hands out inside a guarded buffer; the first group is poisoned.
-_EMPTIES = frozenset({"empty", "empty_like", "empty_strided", "empty_permuted", "new_empty", "new_empty_strided"})
-_GUARDED = _EMPTIES | (_FILLS - {"fill_", "zero_"})
+EMPTIES = frozenset({"empty", "empty_like", "empty_strided", "empty_permuted", "new_empty", "new_empty_strided"})
+_GUARDED = EMPTIES | (_FILLS - {"fill_", "zero_"})
 POISON_BYTE = 0xA5  # margins and poisoned integer tensors hold this byte (as fp32: -2.9e-16)
 
 
@@ -567,7 +567,7 @@ def _guard_mode(allocations: list[_Allocation], margin_bytes: int):
             name = func.overloadpacket.__name__
             if _unwatched() or name not in _GUARDED or not isinstance(out, torch.Tensor):
                 return out
-            with _kit_ops():
+            with kit_ops():
                 return self._guarded(func, name, out)
 
         @staticmethod
@@ -578,7 +578,7 @@ def _guard_mode(allocations: list[_Allocation], margin_bytes: int):
             buf = torch.empty(span + 2 * margin, dtype=t.dtype, device=t.device)
             buf.view(torch.uint8).fill_(POISON_BYTE)
             g = buf.as_strided(t.shape, t.stride(), margin + t.storage_offset())
-            if name not in _EMPTIES:
+            if name not in EMPTIES:
                 g.copy_(t)
             elif t.is_floating_point() or t.is_complex():
                 g.fill_(float("nan"))
