@@ -26,7 +26,7 @@ SECRET: int | None = None
 _SANDBOX = None     # the zygote, in the pytest process (and inherited by each test's child)
 _JUDGE = None       # this test process's connection to its worker
 _RUNNER = None      # and to the worker that runs programs built with the learner's code (native.launch)
-_REPLAYER = None    # and to the worker that re-runs a call's tape to count its bytes (kata.replay)
+_REPLAYER = None    # and to the worker that re-runs a call's tape to re-derive what the test measured (kata.replay)
 _SEPARATE = False
 
 

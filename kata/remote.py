@@ -516,8 +516,8 @@ class Judge:
 
     def _replayed(self, tape, value, ak: dict, before, changed: bool, censuses: list) -> tuple[dict, dict]:
         """A replay of the call's tape in a process of the judge's (kata.replay), its outputs found equal to
-        the call's: (the replay's findings, the tape). What count_bytes, forbid_torch_compute and
-        guard_allocations then report comes from these, never from the learner's process's own count."""
+        the call's: (the replay's findings, the tape). What count_bytes, forbid_torch_compute,
+        guard_allocations and OpCensus then report comes from these, never from the learner's process."""
         from kata import judging
         from kata.replay import ReplayError, same_bits
         if not isinstance(tape, dict):
@@ -536,16 +536,16 @@ class Judge:
                               f"({rep._fatal_signal() or rep._how_it_ended() or 'no reason given'})") from None
         if reply["op"] == "err":
             e = _rebuild_exception(reply)
-            raise ReplayError(f"REPLAY: the grader re-runs your call apart from your Python to count its bytes, and "
-                              f"could not: {e}") from None
+            raise ReplayError(f"REPLAY: the grader re-runs your call apart from your Python to check what this test "
+                              f"measures (bytes, torch ops, out-of-bounds writes), and could not: {e}") from None
         with _quiet():
             got = wire.decode(reply["value"], rbufs, lambda r: None)
         mine = returned_tensors(value)
         for i, (t, r) in enumerate(zip(mine, got["outs"])):
             if r is None:
                 raise ReplayError(f"REPLAY: the tensor your function returned{_nth(i, mine)} was not made by a torch op "
-                                  "or a kernel during the call (numpy? a tensor kept from an earlier call?): its bytes "
-                                  "cannot be counted")
+                                  "or a kernel during the call (numpy? a tensor kept from an earlier call? an op hidden "
+                                  "from torch's dispatch?): what made it cannot be checked")
             if not same_bits(t, r):
                 raise ReplayError(f"REPLAY MISMATCH: the tensor your function returned{_nth(i, mine)} is not what your "
                                   "kernels and torch ops produce when the grader re-runs them from the test's inputs. "

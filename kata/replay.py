@@ -1,22 +1,26 @@
-"""Bytes moved, re-derived where no learner Python runs: the tape of a call and its replay.
+"""What a test measures around a learner's call, re-derived where no learner Python runs: the call's tape
+and its replay.
 
-Under `kata grade` (the separate judge) a test's `count_bytes()` block measures in the learner's process,
-where learner code could rewrite the counters. So that process also records a *tape* of the call: the
+Under `kata grade` (the separate judge) a test's `count_bytes()`, `forbid_torch_compute()`,
+`guard_allocations()` and `OpCensus()` blocks measure in the learner's process, where learner code could
+rewrite what they found. So that process also records a *tape* of the call: the
 tensors it was given, every torch op it ran outside a kernel launch (allocations, views, copies, fills,
 anything else), and every Triton launch (which kernel, the grid, the arguments). The tape is data. The
 judge hands it, with its own copy of the inputs and the learner's source files, to a fresh sandboxed
 process that runs no learner Python: it re-runs the torch ops by their aten names and the kernels from
 their source (the @triton.jit functions only, each checked to use nothing but the Triton language), under
-Triton's interpreter, and counts the bytes there. The judge takes the counts from that replay, and the
-call's outputs must equal the replay's bit for bit.
+Triton's interpreter, with every kernel access confined to the storages the tape declared, and measures
+there. The judge takes the figures from that replay, and the call's outputs must equal the replay's bit
+for bit.
 
 A forged tape therefore buys nothing: whatever it says, the figures are those of kernels that really
 produce the returned outputs from the test's inputs. A tape that leaves something out (a kernel run with
 the counters off, an answer written through numpy) does not reproduce the outputs, and the test fails.
 
-    Tape(args)                    the learner process's recorder (kata.tritonkit.count_bytes(tape=...))
-    kernel_module(files) -> str   the learner files' @triton.jit functions and constants, checked
-    replay(tape, files, inputs)   the replaying process's side: counts and the outputs it produced
+    Tape(args)                    the learner process's recorder (entered by kata.tritonkit.taping)
+    kernel_module(files)          the learner files' @triton.jit functions and constants, and what is refused
+    replay(tape, files, inputs, home, censuses)
+                                  the replaying process's side: figures and the outputs it produced
 """
 from __future__ import annotations
 
@@ -40,7 +44,7 @@ def _torch():
 
 
 class Tape:
-    """What one call did, as data: recorded by kata.tritonkit.count_bytes in the learner's process."""
+    """What one call did, as data: recorded in the learner's process (kata.tritonkit.taping)."""
 
     def __init__(self, ak: dict | None = None):
         self.keys: dict = {}          # (storage address, nbytes) -> storage id
@@ -566,6 +570,8 @@ def replay(tape: dict, files: dict[str, str], inputs: dict, home: str, censuses:
         torch.set_rng_state(torch.from_numpy(np.asarray(tape["rng"], dtype=np.uint8).copy()))
     torch_bytes, torch_ops, margins = 0, [], []
     with contextlib.ExitStack() as stack:
+        if launches:  # kernels reach only the storages the tape declared (their margins included)
+            stack.enter_context(tk.confined([(b.data_ptr(), b.data_ptr() + b.numel()) for b in r.st.values()]))
         moved = stack.enter_context(tk.count_bytes()) if launches else tk.BytesMoved()
         from kata.toolkit import OpCensus
         seen = [stack.enter_context(OpCensus(watch=[r.arg(p) for p in watch])) for watch in censuses or ()]

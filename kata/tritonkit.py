@@ -17,6 +17,7 @@ aten ops (aten.add.Tensor, not torch.add); the Triton launcher's own torch calls
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import os
 import sys
@@ -342,6 +343,59 @@ def _taping(tape):
                 depth[0] -= 1
         return run
     return make
+
+
+class OutsideTensors(AssertionError):
+    """A kernel touched memory outside every tensor it was given (confined())."""
+
+
+@contextlib.contextmanager
+def confined(spans: list[tuple[int, int]]) -> Iterator[None]:
+    """Fail a kernel load, store or atomic whose mask-true addresses leave the byte ranges `spans`
+    ([start, end) pairs): what the replay of a call (kata.replay) lets its kernels reach. In the
+    interpreter a pointer is a raw address, so an unmasked access past a tensor would otherwise read, or
+    write, whatever lies there in the replaying process."""
+    interp = _interpreter_module()
+    builder = _need(interp, "InterpreterBuilder", "create_masked_load")
+    starts = np.array(sorted(a for a, _ in spans), dtype=np.int64)
+    ends = np.array([e for _, e in sorted(spans)], dtype=np.int64)
+
+    def check(kind):
+        def make(orig):
+            names = ("ptr", "mask") if "atomic" in orig.__name__ else ("ptrs", "mask")
+            if orig.__name__ == "create_atomic_cas":
+                names = ("ptr",)
+            get = _arg_getter(orig, *names)
+
+            @functools.wraps(orig)  # count_bytes, wrapping this, finds the builder's own signature
+            def guarded(self, *args, **kwargs):
+                ptrs, *mask = get(args, kwargs)
+                addr = np.asarray(ptrs.data, dtype=np.int64).reshape(-1)
+                if mask and mask[0] is not None:
+                    m = np.broadcast_to(np.asarray(getattr(mask[0], "data", mask[0]), dtype=bool),
+                                        np.shape(ptrs.data)).reshape(-1)
+                    addr = addr[m]
+                if addr.size:
+                    width = _element_bytes(ptrs)
+                    i = np.searchsorted(starts, addr, side="right") - 1
+                    bad = (i < 0) | (addr + width > ends[np.maximum(i, 0)])
+                    if bad.any():
+                        raise OutsideTensors(f"a kernel {kind} {int(bad.sum())} element(s) outside every tensor it "
+                                             "was given (an unmasked access past the end?)")
+                return orig(self, *args, **kwargs)
+            return guarded
+        return make
+
+    patches = _Patches()
+    try:
+        patches.wrap(builder, "create_masked_load", check("loaded"))
+        patches.wrap(builder, "create_masked_store", check("stored"))
+        for name in ("create_atomic_rmw", "create_atomic_cas"):
+            if name in builder.__dict__:
+                patches.wrap(builder, name, check("updated"))
+        yield
+    finally:
+        patches.restore()
 
 
 @contextlib.contextmanager

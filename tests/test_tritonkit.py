@@ -279,3 +279,19 @@ def test_the_kits_own_bookkeeping_is_neither_flagged_nor_counted():
     with forbid_torch_compute(), guard_allocations(), count_bytes() as moved:
         launch_copy(x)
     assert moved.total == 8000 and moved.torch_bytes == 0, str(moved)
+
+
+def test_confined_stops_a_kernel_at_the_edge_of_its_tensors():
+    """What a replay (kata.replay) lets kernels reach: a masked copy inside the spans runs, an unmasked one
+    that reads and writes past the end fails before the access, naming it, and count_bytes still counts."""
+    k = _kernels()
+    src, dst = torch.arange(1000, dtype=torch.float32), torch.zeros(1000)
+    spans = [(t.data_ptr(), t.data_ptr() + t.numel() * 4) for t in (src, dst)]
+    with tritonkit.confined(spans), count_bytes() as moved:
+        k.copy[(k.cdiv(1000, 256),)](src, dst, 1000, BLOCK=256, MASKED=True)
+    assert torch.equal(dst, src) and moved.total == 8000
+    big = torch.zeros(2048)
+    with pytest.raises(Exception, match="outside every tensor it was given"):
+        with tritonkit.confined(spans):
+            k.copy[(k.cdiv(1000, 256),)](src, big[:1000], 1000, BLOCK=256, MASKED=False)
+    assert not big[1000:].any(), "the store past the end ran"
