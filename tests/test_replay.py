@@ -84,9 +84,9 @@ def scale_kernel(x_ptr, out_ptr, n, factor, B: tl.constexpr):
 
 
 @triton.jit
-def unmasked_kernel(x_ptr, out_ptr, factor, B: tl.constexpr):
+def unmasked_store_kernel(x_ptr, out_ptr, n, factor, B: tl.constexpr):
     offs = tl.program_id(0) * B + tl.arange(0, B)
-    tl.store(out_ptr + offs, tl.load(x_ptr + offs) * factor)
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=offs < n, other=0.0) * factor)  # the store: no mask
 '''
 
 STUB = '''
@@ -141,13 +141,13 @@ def double(x):
     with _disable_current_modes():
         return x * 2
 ''',
-    # no mask: the last block writes past the end, then the poison is painted back over the margin
+    # no mask on the store: the last block writes past the end, then the poison is painted back over it
     "repaint_the_margin": KERNEL + '''
 
 
 def double(x):
     out = torch.empty_like(x)
-    unmasked_kernel[(triton.cdiv(x.numel(), 1024),)](x, out, 2.0, B=BLOCK)
+    unmasked_store_kernel[(triton.cdiv(x.numel(), 1024),)](x, out, x.numel(), 2.0, B=BLOCK)
     whole = torch.empty(0, dtype=torch.uint8).set_(out.untyped_storage())
     start = (out.storage_offset() + out.numel()) * 4
     if whole.numel() > start:  # a guarded allocation: out sits inside a poisoned buffer
