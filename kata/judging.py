@@ -113,8 +113,9 @@ def judge():
 
 
 def replayer():
-    """A worker of this test process that loads no learner module: it re-runs the tape of a call inside
-    count_bytes (kata.replay) and counts there, where no learner Python runs."""
+    """A worker of this test process that loads no learner module: it re-runs the tape of a call made
+    inside count_bytes, forbid_torch_compute, guard_allocations or OpCensus (kata.replay) and measures
+    there, where no learner Python runs."""
     global _REPLAYER
     if _REPLAYER is None:
         from kata.remote import Judge

@@ -402,7 +402,7 @@ def confined(spans: list[tuple[int, int]]) -> Iterator[None]:
 def taping(tape) -> Iterator[None]:
     """Record on `tape` (a kata.replay.Tape) every torch op and every outermost Triton launch of the block:
     what the learner's process does under a separate judge, so that the judge can re-derive count_bytes,
-    forbid_torch_compute and guard_allocations in a process of its own (kata.replay). Entered after the
+    forbid_torch_compute, guard_allocations and OpCensus in a process of its own (kata.replay). Entered after the
     measuring blocks, so it sees each op first and records what they hand back (a guarded allocation)."""
     interp = _interpreter_module() if "triton" in sys.modules else None  # a torch kata's call launches nothing
 
