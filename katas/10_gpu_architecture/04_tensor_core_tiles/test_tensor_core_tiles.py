@@ -157,10 +157,12 @@ def test_hypothesis(kata, m, n, k, b, bm, bn, bk, sms, per_sm, peak, bw):
 @pytest.mark.gpu
 @pytest.mark.time_limit(300)
 def test_waves_against_the_gpu(kata):
-    """An instructor's tiled matmul (support/wave_probe.py: one CTA per 128 x 128 tile of C, K = 8192) on
-    grids of S, S + 1, 2S and 2S + 1 tiles, S = SMs x the CTAs an SM holds (the driver's occupancy
-    calculator, for the compiled kernel). The times relative to S tiles must be within 30% of your waves()
-    relative to S tiles: one tile past a full wave costs a whole wave."""
+    """An instructor's Tensor Core probe (support/wave_probe.py: one CTA per 128 x 256 tile of C, a chain of
+    K / 64 = 128 MMAs on operands loaded once, so a CTA's time is its Tensor Core work) on grids of S, S + 1,
+    2S and 2S + 1 tiles, S = SMs x the CTAs an SM holds (the driver's occupancy calculator, for the
+    compiled kernel). The times relative to S tiles must be within 30% of your waves() relative to S
+    tiles: one tile past a full wave costs a whole wave. (A streaming tiled matmul is memory-bound here:
+    on an H100 its 133rd tile cost 0.38 of a wave, so it could not test the model.)"""
     import importlib.util
 
     import torch
