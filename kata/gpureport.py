@@ -25,7 +25,7 @@ from kata.check import check
 from kata.gpu import has_gpu
 from kata.layout import KataError, find_root, resolve
 
-CHUNK = 5  # katas per pytest round: small enough to finish well inside one device call
+CHUNK = 5  # katas per pytest round by default: a round's work is saved only when the round ends
 
 
 def gpu_katas(root: Path, names: list[str]):
@@ -65,6 +65,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default=".kata_gpu", help="folder for gpu_report.md and gpu_state.json")
     p.add_argument("--budget", type=float, default=480, help="stop starting new chunks after this many seconds")
     p.add_argument("-n", "--workers", type=int, default=4, help="pytest-xdist workers for the non-timed tests")
+    p.add_argument("--chunk", type=int, default=CHUNK,
+                   help=f"katas per round (default {CHUNK}); a round must end inside one device call to be saved")
     p.add_argument("--restart", action="store_true", help="forget the saved state and start over")
     p.set_defaults(func=run)
 
@@ -81,21 +83,27 @@ def run(args) -> int:
     if state_path.exists() and not args.restart:
         state = json.loads(state_path.read_text())
     todo = [k for k in gpu_katas(root, args.katas) if k.rel not in state["katas"]]
-    t0, slowest = time.monotonic(), 0.0
+    if args.chunk < 1:
+        raise KataError(f"gpu-report: --chunk must be at least 1, got {args.chunk}")
+    t0, rounds = time.monotonic(), 0
     while todo:
-        if time.monotonic() - t0 + slowest > args.budget:
-            print(f"kata gpu-report: stopping before the budget runs out; {len(todo)} katas left: "
-                  "run the same command again to resume", flush=True)
+        # the next round's cost, predicted from the slowest kata of earlier rounds, this call's or a saved one's
+        predicted = state.get("slowest_kata", 0.0) * min(args.chunk, len(todo))
+        if time.monotonic() - t0 + predicted > args.budget:
+            print(f"kata gpu-report: stopping before the budget runs out (the next round of {min(args.chunk, len(todo))} "
+                  f"katas may take {predicted:.0f} s); {len(todo)} katas left: run the same command again to resume"
+                  + ("" if rounds else ", with a larger --budget or a smaller --chunk"), flush=True)
             (out / "gpu_report.md").write_text(table(state))
             return 3
-        chunk, todo = todo[:CHUNK], todo[CHUNK:]
+        chunk, todo = todo[:args.chunk], todo[args.chunk:]
         print(f"kata gpu-report: {', '.join(k.rel for k in chunk)}", flush=True)
         t = time.monotonic()
         for v in check(root, chunk, workers=args.workers, select="gpu"):
             state["katas"][v.kata.rel] = {"proven": v.proven, "problems": v.problems, "unverified": v.unverified,
                                           "notes": v.notes, "rows": v.rows}
         took = time.monotonic() - t
-        slowest = max(slowest, took)
+        state["slowest_kata"] = max(state.get("slowest_kata", 0.0), took / len(chunk))
+        rounds += 1
         state["seconds"] += took
         state_path.write_text(json.dumps(state, indent=1))
         (out / "gpu_report.md").write_text(table(state))

@@ -48,3 +48,37 @@ def test_table_pairs_reference_and_naive_figures():
     text = table(state)
     assert "| 12_triton/99_x | test_bandwidth | passed: fraction_of_copy 0.93 | failed (naive): fraction_of_copy 0.41 |" in text
     assert "| 12_triton/99_x | ok |" in text
+
+
+def test_rounds_stop_before_the_budget_and_resume(tmp_path, monkeypatch, capsys):
+    """A round is saved only when it ends, so the next one starts only if the slowest kata so far, times the
+    round's size, still fits the budget; that figure is saved too, so a resumed call predicts its first round."""
+    import argparse
+    import json
+
+    import kata.gpureport as gr
+
+    katas = [Kata(root=Path("."), rel=f"12_triton/9{i}_x", title="x", difficulty=1, language="triton",
+                  files=["x.py"], points=1, tiers=["cpu", "gpu"], timeout=60) for i in range(5)]
+    clock = {"now": 0.0}
+    monkeypatch.setattr(gr.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(gr, "has_gpu", lambda: True)
+    monkeypatch.setattr(gr, "find_root", lambda: Path("."))
+    monkeypatch.setattr(gr, "gpu_katas", lambda root, names: katas)
+
+    def fake_check(root, chunk, workers, select):
+        clock["now"] += 100.0 * len(chunk)  # every kata takes 100 s
+        return [Verdict(k) for k in chunk]
+    monkeypatch.setattr(gr, "check", fake_check)
+    args = argparse.Namespace(katas=[], out=str(tmp_path), budget=250.0, workers=1, chunk=2, restart=False)
+    assert gr.run(args) == 3  # 2 katas (200 s); then 2 more would end at 400 s > 250
+    state = json.loads((tmp_path / "gpu_state.json").read_text())
+    assert len(state["katas"]) == 2 and state["slowest_kata"] == 100.0
+    args.budget = 150.0  # a fresh call: a round of 2 is predicted at 200 s, so nothing starts
+    assert gr.run(args) == 3
+    assert "smaller --chunk" in capsys.readouterr().out
+    args.chunk = 1
+    assert gr.run(args) == 3  # one kata (100 s), then another would end at 200 s > 150
+    args.budget = 1000.0
+    assert gr.run(args) == 0
+    assert len(json.loads((tmp_path / "gpu_state.json").read_text())["katas"]) == 5
