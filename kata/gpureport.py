@@ -11,11 +11,15 @@ every kata that has them, and writes:
 
 Device calls are time-limited, so the work goes in chunks (a few katas at a time) and the command stops
 before its --budget runs out: run the same command again (with the state file in place) and it resumes
-where it stopped. Exit status: 0 when every kata is done and keeps the contract, 1 when one breaks it,
-3 when it stopped early to resume later.
+where it stopped. Each kata's entry keeps a fingerprint of its files (katas/<kata> and solutions/<kata>)
+and the GPU it ran on: a kata whose files changed since is run again, so a state kept in the tree
+(`--out docs/gpu-report`, committed) carries proof from one device session to the next without going
+stale. Exit status: 0 when every kata is done and keeps the contract, 1 when one breaks it, 3 when it
+stopped early to resume later.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -31,6 +35,18 @@ CHUNK = 5  # katas per pytest round by default: a round's work is saved only whe
 def gpu_katas(root: Path, names: list[str]):
     return [k for k in resolve(root, names)
             if any(re.search(r"mark\.gpu\b", t.read_text()) for t in k.dir.glob("test_*.py"))]
+
+
+def fingerprint(root: Path, rel: str) -> str:
+    """A hash of the kata's files: its folder (tests, stub, controls, support) and its reference solution."""
+    h = hashlib.sha256()
+    for top in ("katas", "solutions"):
+        base = root / top / rel
+        for f in sorted(base.rglob("*")) if base.is_dir() else []:
+            if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
+                h.update(f"{top}/{f.relative_to(base).as_posix()}\0".encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _figures(metrics: dict) -> str:
@@ -51,9 +67,10 @@ def table(state: dict) -> str:
             n = naive.get(test)
             nav = f"{n[1]['outcome']} ({n[0]}): {_figures(n[1]['metrics'])}" if n else "no naive control"
             lines.append(f"| {rel} | {test} | {r['outcome']}: {_figures(r['metrics'])} | {nav} |")
-    lines += ["", "| kata | verdict | proven on this GPU | problems | unverified | notes |", "|---|---|---|---|---|---|"]
+    lines += ["", "| kata | verdict | GPU | proven there | problems | unverified | notes |", "|---|---|---|---|---|---|---|"]
     for rel, entry in sorted(state["katas"].items()):
-        lines.append(f"| {rel} | {'ok' if not entry['problems'] else 'FAIL'} | {'; '.join(entry['proven'])} | "
+        lines.append(f"| {rel} | {'ok' if not entry['problems'] else 'FAIL'} | {entry.get('device', '-')} | "
+                     f"{'; '.join(entry['proven'])} | "
                      f"{'; '.join(entry['problems']) or '-'} | {'; '.join(entry['unverified']) or '-'} | "
                      f"{'; '.join(entry.get('notes', [])) or '-'} |")
     return "\n".join(lines) + "\n"
@@ -71,6 +88,12 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
+def torch_device_name() -> str:
+    import torch
+
+    return torch.cuda.get_device_name()
+
+
 def run(args) -> int:
     root = find_root()
     if not has_gpu():
@@ -82,7 +105,13 @@ def run(args) -> int:
     state = {"katas": {}, "seconds": 0.0}
     if state_path.exists() and not args.restart:
         state = json.loads(state_path.read_text())
-    todo = [k for k in gpu_katas(root, args.katas) if k.rel not in state["katas"]]
+    katas = gpu_katas(root, args.katas)
+    prints = {k.rel: fingerprint(root, k.rel) for k in katas}
+    todo = [k for k in katas if state["katas"].get(k.rel, {}).get("fingerprint") != prints[k.rel]]
+    stale = [k.rel for k in todo if k.rel in state["katas"]]
+    if stale:
+        print(f"kata gpu-report: files changed since the saved run, so these run again: {', '.join(stale)}", flush=True)
+    device = torch_device_name()
     if args.chunk < 1:
         raise KataError(f"gpu-report: --chunk must be at least 1, got {args.chunk}")
     t0, rounds = time.monotonic(), 0
@@ -100,7 +129,8 @@ def run(args) -> int:
         t = time.monotonic()
         for v in check(root, chunk, workers=args.workers, select="gpu"):
             state["katas"][v.kata.rel] = {"proven": v.proven, "problems": v.problems, "unverified": v.unverified,
-                                          "notes": v.notes, "rows": v.rows}
+                                          "notes": v.notes, "rows": v.rows, "device": device,
+                                          "fingerprint": prints[v.kata.rel]}
         took = time.monotonic() - t
         state["slowest_kata"] = max(state.get("slowest_kata", 0.0), took / len(chunk))
         rounds += 1
@@ -110,6 +140,7 @@ def run(args) -> int:
     (out / "gpu_report.md").write_text(table(state))
     bad = [rel for rel, e in state["katas"].items() if e["problems"]]
     unv = [rel for rel, e in state["katas"].items() if e["unverified"]]
+    gpus = sorted({e.get("device", "an unnamed GPU") for e in state["katas"].values()})
     print(f"kata gpu-report: {len(state['katas']) - len(bad)} of {len(state['katas'])} katas keep the contract on "
-          f"this GPU; {len(unv)} with claims still unverified; table in {out / 'gpu_report.md'}")
+          f"{' and '.join(gpus)}; {len(unv)} with claims still unverified; table in {out / 'gpu_report.md'}")
     return 1 if bad else 0

@@ -65,6 +65,8 @@ def test_rounds_stop_before_the_budget_and_resume(tmp_path, monkeypatch, capsys)
     monkeypatch.setattr(gr, "has_gpu", lambda: True)
     monkeypatch.setattr(gr, "find_root", lambda: Path("."))
     monkeypatch.setattr(gr, "gpu_katas", lambda root, names: katas)
+    monkeypatch.setattr(gr, "torch_device_name", lambda: "NVIDIA H100 80GB HBM3")
+    monkeypatch.setattr(gr, "fingerprint", lambda root, rel: "same files")
 
     def fake_check(root, chunk, workers, select):
         clock["now"] += 100.0 * len(chunk)  # every kata takes 100 s
@@ -82,3 +84,39 @@ def test_rounds_stop_before_the_budget_and_resume(tmp_path, monkeypatch, capsys)
     args.budget = 1000.0
     assert gr.run(args) == 0
     assert len(json.loads((tmp_path / "gpu_state.json").read_text())["katas"]) == 5
+
+
+def test_a_kata_whose_files_changed_runs_again(tmp_path, monkeypatch):
+    """Rows carry the fingerprint of the kata's files: a saved row of older files is not proof of these."""
+    import argparse
+    import json
+
+    import kata.gpureport as gr
+
+    root = tmp_path / "repo"
+    for top in ("katas", "solutions"):
+        (root / top / "12_triton/90_x").mkdir(parents=True)
+        (root / top / "12_triton/90_x/x.py").write_text("v = 1\n")
+    before = gr.fingerprint(root, "12_triton/90_x")
+    (root / "solutions/12_triton/90_x/x.py").write_text("v = 2\n")
+    assert gr.fingerprint(root, "12_triton/90_x") != before
+    (root / "solutions/12_triton/90_x/x.py").write_text("v = 1\n")
+    assert gr.fingerprint(root, "12_triton/90_x") == before
+
+    kata = Kata(root=root, rel="12_triton/90_x", title="x", difficulty=1, language="triton", files=["x.py"],
+                points=1, tiers=["cpu", "gpu"], timeout=60)
+    ran = []
+    monkeypatch.setattr(gr, "has_gpu", lambda: True)
+    monkeypatch.setattr(gr, "find_root", lambda: root)
+    monkeypatch.setattr(gr, "gpu_katas", lambda r, names: [kata])
+    monkeypatch.setattr(gr, "torch_device_name", lambda: "NVIDIA H200")
+    monkeypatch.setattr(gr, "check", lambda r, chunk, workers, select: ran.extend(chunk) or [Verdict(k) for k in chunk])
+    out = tmp_path / "out"
+    args = argparse.Namespace(katas=[], out=str(out), budget=1000.0, workers=1, chunk=1, restart=False)
+    assert gr.run(args) == 0 and len(ran) == 1
+    entry = json.loads((out / "gpu_state.json").read_text())["katas"]["12_triton/90_x"]
+    assert entry["device"] == "NVIDIA H200" and entry["fingerprint"] == before
+    assert "| 12_triton/90_x | ok | NVIDIA H200 |" in (out / "gpu_report.md").read_text()
+    assert gr.run(args) == 0 and len(ran) == 1  # unchanged: nothing to run
+    (root / "katas/12_triton/90_x/x.py").write_text("v = 3\n")
+    assert gr.run(args) == 0 and len(ran) == 2  # the stub changed: run again

@@ -18,6 +18,8 @@ def _two_katas(co):
             assert kata.module().double([-1]) == [-2]
         """)
     co.write(".kata_cache/learner/hints.json", "{}")
+    co.write("docs/grading.md", "# Grading\n")
+    co.write("docs/gpu-report/gpu_report.md", "| 99_demo/01_double | ok | wrong_last fails |\n")  # names the controls
     co.write("katas/99_demo/01_double/__pycache__/junk.pyc", "x")
 
 
@@ -29,7 +31,7 @@ def test_release_writes_the_learners_copy_and_proves_its_stubs_fail(checkout, tm
     assert "proof: the stub fails in 2 of 2 katas" in r.stdout
     files = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()
                    and not p.relative_to(dest).as_posix().startswith(("kata/", "native/")))
-    assert files == [".kata-stubs.json", "conftest.py", "katas/99_demo/01_double/README.md",
+    assert files == [".kata-stubs.json", "conftest.py", "docs/grading.md", "katas/99_demo/01_double/README.md",
                      "katas/99_demo/01_double/double.py", "katas/99_demo/01_double/kata.toml",
                      "katas/99_demo/01_double/test_double.py", "katas/99_demo/02_twice/README.md",
                      "katas/99_demo/02_twice/double.py", "katas/99_demo/02_twice/kata.toml",
