@@ -52,6 +52,11 @@ def import_learner_file(path: Path, modname: str, shown: str):
             raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {shown}\n{lines.replace(str(path), shown)}") from None
         raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {shown} raised {type(e).__name__}: {e}\n"
                                  f"{lines.replace(str(path), shown)}") from None
+    if "triton" in sys.modules:  # what only a GPU's compiler would refuse, refused on the CPU too
+        from kata import tritonlint
+        found = tritonlint.problems(mod, path, shown)
+        if found:
+            raise LearnerImportError("YOUR KERNEL WOULD NOT COMPILE ON A GPU:\n  - " + "\n  - ".join(found))
     return mod
 
 

@@ -295,3 +295,31 @@ def test_confined_stops_a_kernel_at_the_edge_of_its_tensors():
         with tritonkit.confined(spans):
             k.copy[(k.cdiv(1000, 256),)](src, big[:1000], 1000, BLOCK=256, MASKED=False)
     assert not big[1000:].any(), "the store past the end ran"
+
+
+def test_a_global_only_the_gpu_compiler_refuses_fails_the_import_on_the_cpu_too(tmp_path):
+    """The interpreter lets a kernel read `LOG2E = 1.44...` or call a plain Python helper; Triton's GPU
+    compiler refuses both (NameError). Importing the learner's file fails on the CPU with where and how
+    to fix it; tl.constexpr globals, modules and other @triton.jit functions pass."""
+    import triton  # noqa: F401 - the check runs where triton is loaded
+
+    from kata.context import LearnerImportError, import_learner_file
+
+    head = ("import math\nimport triton\nimport triton.language as tl\n\nSCALE = tl.constexpr(2.0)\n\n\n"
+            "@triton.jit\ndef twice(x):\n    return x * SCALE\n\n\n")
+    good = tmp_path / "good.py"
+    good.write_text(head + "@triton.jit\ndef k(p, n, BLOCK: tl.constexpr):\n"
+                    "    offs = tl.arange(0, BLOCK)\n    x = tl.load(p + offs, mask=offs < n)\n"
+                    "    tl.store(p + offs, twice(x) * math.pi, mask=offs < n)\n")
+    import_learner_file(good, "kata_impl_lint_good", "good.py")
+    bad = tmp_path / "bad.py"
+    bad.write_text(head + "LOG2E = 1.4426950408889634\n\n\ndef plain(x):\n    return x\n\n\n"
+                   "@triton.jit\ndef k(p, n, BLOCK: tl.constexpr):\n    offs = tl.arange(0, BLOCK)\n"
+                   "    x = tl.load(p + offs, mask=offs < n)\n    tl.store(p + offs, plain(x) * LOG2E, mask=offs < n)\n")
+    with pytest.raises(LearnerImportError) as e:
+        import_learner_file(bad, "kata_impl_lint_bad", "bad.py")
+    msg = str(e.value)
+    assert msg.startswith("YOUR KERNEL WOULD NOT COMPILE ON A GPU")
+    assert "bad.py:24: @triton.jit k() reads the global `LOG2E` (a float)" in msg
+    assert "`LOG2E = tl.constexpr(1.4426950408889634)`" in msg
+    assert "reads the global `plain` (a plain Python function, not @triton.jit)" in msg
