@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from kata import admission
+from kata import admission, tritonlint  # imported here: a confined worker cannot import it later
 from kata.layout import Kata, display_path
 from kata.session import impl_dir, kata_of, root_of
 
@@ -53,7 +53,6 @@ def import_learner_file(path: Path, modname: str, shown: str):
         raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {shown} raised {type(e).__name__}: {e}\n"
                                  f"{lines.replace(str(path), shown)}") from None
     if "triton" in sys.modules:  # what only a GPU's compiler would refuse, refused on the CPU too
-        from kata import tritonlint
         found = tritonlint.problems(mod, path, shown)
         if found:
             raise LearnerImportError("YOUR KERNEL WOULD NOT COMPILE ON A GPU:\n  - " + "\n  - ".join(found))
