@@ -21,11 +21,15 @@ def _jitted(mod) -> list:
     """The module's own @triton.jit functions (interpreted or compiled), with their Python functions."""
     from triton.runtime.jit import KernelInterface
 
-    out = []
+    out, seen = [], set()
     for name, val in vars(mod).items():
-        fn = getattr(val, "fn", None)
-        if isinstance(val, KernelInterface) and inspect.isfunction(fn) and fn.__module__ == mod.__name__:
-            out.append((name, fn))
+        fn = val
+        while isinstance(fn, KernelInterface):  # @triton.autotune and @triton.heuristics wrap the jitted one
+            fn = getattr(fn, "fn", None)
+        if (isinstance(val, KernelInterface) and inspect.isfunction(fn) and fn.__module__ == mod.__name__
+                and fn not in seen):
+            seen.add(fn)
+            out.append((fn.__name__, fn))
     return out
 
 

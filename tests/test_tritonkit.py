@@ -315,7 +315,9 @@ def test_a_global_only_the_gpu_compiler_refuses_fails_the_import_on_the_cpu_too(
     bad = tmp_path / "bad.py"
     bad.write_text(head + "LOG2E = 1.4426950408889634\n\n\ndef plain(x):\n    return x\n\n\n"
                    "@triton.jit\ndef k(p, n, BLOCK: tl.constexpr):\n    offs = tl.arange(0, BLOCK)\n"
-                   "    x = tl.load(p + offs, mask=offs < n)\n    tl.store(p + offs, plain(x) * LOG2E, mask=offs < n)\n")
+                   "    x = tl.load(p + offs, mask=offs < n)\n    tl.store(p + offs, plain(x) * LOG2E, mask=offs < n)\n"
+                   "\n\n@triton.autotune(configs=[triton.Config({})], key=[])\n@triton.jit\ndef tuned(p, n):\n"
+                   "    tl.store(p, n * LOG2E)\n")
     with pytest.raises(LearnerImportError) as e:
         import_learner_file(bad, "kata_impl_lint_bad", "bad.py")
     msg = str(e.value)
@@ -323,3 +325,4 @@ def test_a_global_only_the_gpu_compiler_refuses_fails_the_import_on_the_cpu_too(
     assert "bad.py:24: @triton.jit k() reads the global `LOG2E` (a float)" in msg
     assert "`LOG2E = tl.constexpr(1.4426950408889634)`" in msg
     assert "reads the global `plain` (a plain Python function, not @triton.jit)" in msg
+    assert "bad.py:30: @triton.jit tuned() reads the global `LOG2E`" in msg  # under @triton.autotune too
