@@ -53,8 +53,15 @@ def _figures(metrics: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in metrics.items()) or "-"
 
 
+def gpus(state: dict) -> list[str]:
+    return sorted({e.get("device", "an unnamed GPU") for e in state["katas"].values()})
+
+
 def table(state: dict) -> str:
-    lines = ["| kata | GPU gate | reference | naive control |", "|---|---|---|---|"]
+    lines = ["# The GPU tier of `kata check`, proven on a GPU (`kata gpu-report`)", "",
+             f"{len(state['katas'])} katas, run on {' and '.join(gpus(state)) or 'no GPU yet'}. Each kata's row holds for the "
+             "files its fingerprint (in gpu_state.json) was taken of; `kata gpu-report` runs a kata again when they "
+             "change.", "", "| kata | GPU gate | reference | naive control |", "|---|---|---|---|"]
     for rel, entry in sorted(state["katas"].items()):
         ref = {r["nodeid"].split("::", 1)[-1]: r for r in entry["rows"].get("reference", [])}
         naive = {}
@@ -140,7 +147,6 @@ def run(args) -> int:
     (out / "gpu_report.md").write_text(table(state))
     bad = [rel for rel, e in state["katas"].items() if e["problems"]]
     unv = [rel for rel, e in state["katas"].items() if e["unverified"]]
-    gpus = sorted({e.get("device", "an unnamed GPU") for e in state["katas"].values()})
     print(f"kata gpu-report: {len(state['katas']) - len(bad)} of {len(state['katas'])} katas keep the contract on "
-          f"{' and '.join(gpus)}; {len(unv)} with claims still unverified; table in {out / 'gpu_report.md'}")
+          f"{' and '.join(gpus(state))}; {len(unv)} with claims still unverified; table in {out / 'gpu_report.md'}")
     return 1 if bad else 0
