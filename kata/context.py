@@ -53,7 +53,7 @@ def import_learner_file(path: Path, modname: str, shown: str):
         raise LearnerImportError(f"YOUR FILE DOES NOT IMPORT: {shown} raised {type(e).__name__}: {e}\n"
                                  f"{lines.replace(str(path), shown)}") from None
     if "triton" in sys.modules:  # what only a GPU's compiler would refuse, refused on the CPU too
-        found = tritonlint.problems(mod, path, shown)
+        found = tritonlint.problems(mod, shown)
         if found:
             raise LearnerImportError("YOUR KERNEL WOULD NOT COMPILE ON A GPU:\n  - " + "\n  - ".join(found))
     return mod

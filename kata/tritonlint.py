@@ -4,7 +4,7 @@ On a GPU, Triton compiles a kernel from its source and looks up every global nam
 other @triton.jit functions, `tl` builtins and dtypes, named tuples and values wrapped in
 `tl.constexpr(...)` pass; anything else (`LOG2E = 1.4427`, `BLOCK = 128`, a plain Python helper) is a
 compile error. The interpreter (TRITON_INTERPRET=1, the CPU tier) just runs the Python, so such a kernel
-passes every CPU test and fails on the first GPU. `problems(mod, path)` finds those reads in the
+passes every CPU test and fails on the first GPU. `problems(mod, shown)` finds those reads in the
 learner's file when it is imported, with the rule Triton applies (triton/compiler/code_generator.py,
 global_lookup), so the CPU tier fails the same way the GPU would.
 """
@@ -14,7 +14,6 @@ import ast
 import inspect
 import textwrap
 import types
-from pathlib import Path
 
 
 def _jitted(mod) -> list:
@@ -22,7 +21,7 @@ def _jitted(mod) -> list:
     from triton.runtime.jit import KernelInterface
 
     out, seen = [], set()
-    for name, val in vars(mod).items():
+    for val in vars(mod).values():
         fn = val
         while isinstance(fn, KernelInterface):  # @triton.autotune and @triton.heuristics wrap the jitted one
             fn = getattr(fn, "fn", None)
@@ -60,9 +59,9 @@ def _kind(val) -> str:
     return f"{'an' if t[0] in 'aeiou' else 'a'} {t}"
 
 
-def problems(mod, path: Path, shown: str) -> list[str]:
-    """One message per global that a @triton.jit function of `mod` (loaded from `path`) reads and that
-    Triton's GPU compiler would refuse."""
+def problems(mod, shown: str) -> list[str]:
+    """One message per global that a @triton.jit function of `mod` (the learner's file, `shown` in the
+    messages) reads and that Triton's GPU compiler would refuse."""
     out = []
     for name, fn in _jitted(mod):
         try:
