@@ -30,6 +30,8 @@ import sys
 
 import numpy as np
 
+from kata.tritonlint import bound_names
+
 CONST_LIMIT = 16 << 10  # bytes of tensors made outside the call (a lookup table at import) a tape may carry
 
 
@@ -217,16 +219,6 @@ def _is_jit(dec) -> bool:
     return (isinstance(dec, ast.Name) and dec.id == "jit") or (isinstance(dec, ast.Attribute) and dec.attr == "jit")
 
 
-def _bound(fn: ast.FunctionDef) -> set:
-    names = {a.arg for a in fn.args.args + fn.args.kwonlyargs + fn.args.posonlyargs}
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-    return names
-
-
 def kernel_module(files: dict[str, str]) -> tuple[str, list[str]]:
     """The @triton.jit functions of the learner's files, with the imports and constants they use, as the
     source of one module; and the reasons any part was refused (empty: all of it may run)."""
@@ -275,7 +267,7 @@ def kernel_module(files: dict[str, str]) -> tuple[str, list[str]]:
                     known |= {t.id for t in targets}
     attrs = _value_attrs()
     for fn in kernels:
-        scope = _bound(fn) | known | set(aliases) | set(_BUILTINS)
+        scope = bound_names(fn) | known | set(aliases) | set(_BUILTINS)
         inside = [n for part in [fn.args, *fn.body] for n in ast.walk(part)]  # not the decorators: replaced below
         for node in inside:
             if isinstance(node, _BANNED_NODES):

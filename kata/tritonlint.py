@@ -42,13 +42,15 @@ def _allowed(val) -> bool:
             or (isinstance(val, tuple) and hasattr(val, "_fields")))
 
 
-def _bound(tree: ast.FunctionDef) -> set[str]:
-    """Names the function binds itself: its arguments and whatever it assigns or loops over."""
-    names = {a.arg for a in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs}
-    names |= {a.arg for a in (tree.args.vararg, tree.args.kwarg) if a}
-    for node in ast.walk(tree):
+def bound_names(fn: ast.FunctionDef) -> set[str]:
+    """Names a function binds itself: its arguments (and those of any lambda inside) and whatever it
+    assigns, deletes or loops over. kata.replay uses it too."""
+    names = set()
+    for node in ast.walk(fn):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
     return names
 
 
@@ -72,7 +74,7 @@ def problems(mod, shown: str) -> list[str]:
         func = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
         if func is None:
             continue
-        bound, seen = _bound(func), set()
+        bound, seen = bound_names(func), set()
         for node in (n for stmt in func.body for n in ast.walk(stmt)):
             if not (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)) or node.id in bound | seen:
                 continue
