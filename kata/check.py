@@ -12,8 +12,9 @@ A claim that no test could settle on this machine (GPU-only gates on a CPU) is l
 visibly, and is not counted as proven. The exit status is non-zero if any kata breaks the contract.
 
 The tests run as a few pytest sessions over all selected katas at once (stubs, references, then the
-first control of every kata, the second, ...), each writing --kata-report JSON; wall-clock tests run in
-a session of their own, never beside other tests.
+first control of every kata, the second, ...), each writing --kata-report JSON. The untimed sessions run
+first (`--parallel` of them at once); then the wall-clock tests, each session alone, never beside other
+tests. A wrong control is judged on correctness only, so its performance tests are not run.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import re
 import tempfile
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from kata.controls import PatchError
 from kata.controls import folder as control_folder
 from kata.controls import present as controls_present
 from kata.controls import problems as control_problems
-from kata.report import by_kata, first_line, is_perf, run_pytest, test_names
+from kata.report import Session, by_kata, first_line, is_perf, run_session, sessions, test_names
 
 README_SECTIONS = ["## Idea", "## Task", "## How it is graded", "## Hints"]
 BAD_STUB_WORDS = ("COMPILE ERROR", "DOES NOT IMPORT", "HARNESS ERROR", "MISSING FILE", "REJECTED")
@@ -207,11 +209,34 @@ def judge_options(root: Path, katas: list[Kata]) -> list[str]:
 
 
 
+def run_plan(root: Path, plan: dict[str, list[Session]], parallel: int = 1, say=None) -> dict[str, list[dict]]:
+    """Run every session of `plan` (a run's label -> its sessions) and return each run's rows. The untimed
+    sessions go first, `parallel` at a time; then the timed ones (wall-clock tests), one after another, so
+    nothing else runs beside them."""
+    rows: dict[str, list[dict]] = {label: [] for label in plan}
+    untimed = [(label, s) for label, ss in plan.items() for s in ss if not s.timed]
+    timed = [(label, s) for label, ss in plan.items() for s in ss if s.timed]
+
+    def one(item):
+        label, s = item
+        if say:
+            say(label + (" (timed, alone)" if s.timed else ""))
+        return run_session(root, s)
+
+    with ThreadPoolExecutor(max(1, parallel)) as pool:
+        for (label, _), got in zip(untimed, pool.map(one, untimed)):
+            rows[label] += got
+    for item in timed:
+        rows[item[0]] += one(item)
+    return rows
+
+
 def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False,
-          select: str | None = None, judge: str = "same") -> list[Verdict]:
+          select: str | None = None, judge: str = "same", parallel: int = 1) -> list[Verdict]:
     """Prove `katas` honest. `select` (a marker expression such as "gpu") runs only the tests it selects,
     as `kata gpu-report` does on a GPU machine; each verdict keeps its rows for reports. `judge`:
-    "separate" runs every implementation as `kata grade` does (kata.judging)."""
+    "separate" runs every implementation as `kata grade` does (kata.judging). `parallel`: how many
+    untimed pytest sessions run at once (the timed ones always run alone)."""
     verdicts = {k.rel: Verdict(k, static_problems(k)) for k in katas}
     clashes = clashing_modules(root)
     for k in katas:
@@ -223,29 +248,16 @@ def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False,
                     f"{name} has the same name as a file in {others}: pytest imports tests by base name, "
                     "so give test and helper files names unique to the kata (e.g. test_<kata>.py)")
     paths = [f"katas/{k.rel}" for k in katas]
-
-    clock = [time.monotonic()]
-
-    def stage(title: str):
-        now = time.monotonic()
-        if not quiet:
-            took = f" (previous stage {now - clock[0]:.0f} s)" if now - clock[0] > 1 else ""
-            print(f"kata check: {title}{took}", flush=True)
-        clock[0] = now
-
-    stage(f"stubs ({len(katas)} katas)")
     judged = judge_options(root, katas) if judge == "separate" else []
-    by = by_kata(run_pytest(root, paths, [*judged], workers, select))
-    for k in katas:
-        verdicts[k.rel].rows["stub"] = by.get(k.rel, [])
-        judge_stub(verdicts[k.rel], by.get(k.rel, []))
 
-    stage("references (pytest --solutions)")
-    by = by_kata(run_pytest(root, paths, ["--solutions", *judged], workers, select))
-    for k in katas:
-        verdicts[k.rel].rows["reference"] = by.get(k.rel, [])
-        judge_reference(verdicts[k.rel], by.get(k.rel, []))
-
+    # Every run: its label, its sessions, and which row set of which kata it fills.
+    plan: dict[str, list[Session]] = {}
+    owners: dict[str, dict[str, str]] = {}
+    plan[f"stubs ({len(katas)} katas)"] = sessions(root, paths, judged, workers, select)
+    owners[f"stubs ({len(katas)} katas)"] = {k.rel: "stub" for k in katas}
+    plan["references (pytest --solutions)"] = sessions(root, paths, ["--solutions", *judged], workers, select)
+    owners["references (pytest --solutions)"] = {k.rel: "reference" for k in katas}
+    mapfiles: list[str] = []
     rounds = max((len(k.controls) for k in katas), default=0)
     for i in range(rounds):
         batch, folders = {}, {}
@@ -258,21 +270,42 @@ def check(root: Path, katas: list[Kata], workers: int = 0, quiet: bool = False,
             except PatchError:
                 continue  # (a patch that does not apply is already a problem)
             batch[k.rel] = c
-        if not batch:
-            continue
-        stage(f"controls, round {i + 1} of {rounds} ({', '.join(sorted(set(batch.values())))[:80]})")
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            json.dump(folders, f)
-            mapfile = f.name
-        try:
-            by = by_kata(run_pytest(root, [f"katas/{rel}" for rel in batch], [f"--impl-map={mapfile}", *judged],
-                                    workers, select))
-        finally:
-            os.unlink(mapfile)
-        for rel, c in batch.items():
-            verdicts[rel].rows[c] = by.get(rel, [])
-            judge_control(verdicts[rel], c, by.get(rel, []), select)
-    stage("done")
+        # A naive control is judged on its gates; any other only on correctness, so its perf tests do not run.
+        for naive in (True, False):
+            group = {rel: c for rel, c in batch.items() if (Kata.control_kind(c) == "naive") == naive}
+            if not group:
+                continue
+            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+                json.dump({rel: folders[rel] for rel in group}, f)
+                mapfiles.append(f.name)
+            label = f"controls, round {i + 1} of {rounds} ({', '.join(sorted(set(group.values())))[:80]})"
+            plan[label] = sessions(root, [f"katas/{rel}" for rel in group], [f"--impl-map={f.name}", *judged],
+                                   workers, select, skip=None if naive else "perf")
+            owners[label] = group
+
+    t0 = time.monotonic()
+
+    def say(what: str) -> None:
+        if not quiet:
+            print(f"kata check [{time.monotonic() - t0:4.0f} s]: {what}", flush=True)
+
+    try:
+        rows = run_plan(root, plan, parallel, say)
+    finally:
+        for m in mapfiles:
+            os.unlink(m)
+    say("done")
+    for label, group in owners.items():
+        by = by_kata(rows[label])
+        for rel, key in group.items():
+            v = verdicts[rel]
+            v.rows[key] = by.get(rel, [])
+            if key == "stub":
+                judge_stub(v, v.rows[key])
+            elif key == "reference":
+                judge_reference(v, v.rows[key])
+            else:
+                judge_control(v, key, v.rows[key], select)
     return list(verdicts.values())
 
 
@@ -298,6 +331,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("check", help="prove every kata honest: stub fails, reference passes, controls behave")
     p.add_argument("katas", nargs="*", help="modules or katas (path under katas/ or a unique part); default all")
     p.add_argument("-n", "--workers", type=int, default=0, help="pytest-xdist workers for the non-wall-clock tests")
+    p.add_argument("--parallel", type=int, default=1,
+                   help="untimed pytest sessions at once (default 1); timed tests always run alone")
     p.add_argument("--judge", choices=("same", "separate"), default="same",
                    help="separate: learner code in the sandboxed worker, as `kata grade` runs it (default: same, "
                         "as a learner's pytest runs it)")
@@ -310,7 +345,9 @@ def run(args) -> int:
     if not katas:
         raise KataError("no katas to check")
     t = time.monotonic()
-    verdicts = check(root, katas, workers=args.workers, judge=args.judge)
+    if args.parallel < 1:
+        raise KataError(f"kata check: --parallel must be at least 1, got {args.parallel}")
+    verdicts = check(root, katas, workers=args.workers, judge=args.judge, parallel=args.parallel)
     print_verdicts(verdicts)
     print(f"({time.monotonic() - t:.0f} s)")
     return 0 if all(v.ok for v in verdicts) else 1

@@ -89,6 +89,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default=".kata_gpu", help="folder for gpu_report.md and gpu_state.json")
     p.add_argument("--budget", type=float, default=480, help="stop starting new chunks after this many seconds")
     p.add_argument("-n", "--workers", type=int, default=4, help="pytest-xdist workers for the non-timed tests")
+    p.add_argument("--parallel", type=int, default=4,
+                   help="untimed pytest sessions at once (default 4); the timed ones always run alone")
     p.add_argument("--chunk", type=int, default=CHUNK,
                    help=f"katas per round (default {CHUNK}); a round must end inside one device call to be saved")
     p.add_argument("--restart", action="store_true", help="forget the saved state and start over")
@@ -119,11 +121,12 @@ def run(args) -> int:
     if stale:
         print(f"kata gpu-report: files changed since the saved run, so these run again: {', '.join(stale)}", flush=True)
     device = torch_device_name()
-    if args.chunk < 1:
-        raise KataError(f"gpu-report: --chunk must be at least 1, got {args.chunk}")
+    if args.chunk < 1 or args.parallel < 1:
+        raise KataError(f"gpu-report: --chunk and --parallel must be at least 1, got {args.chunk} and {args.parallel}")
     t0, rounds = time.monotonic(), 0
     while todo:
-        # the next round's cost, predicted from the slowest kata of earlier rounds, this call's or a saved one's
+        # the next round's cost, predicted from the slowest kata of this call's rounds, or else of the saved
+        # state's last call (a harness that got faster should not be held to its old times for ever)
         predicted = state.get("slowest_kata", 0.0) * min(args.chunk, len(todo))
         if time.monotonic() - t0 + predicted > args.budget:
             print(f"kata gpu-report: stopping before the budget runs out (the next round of {min(args.chunk, len(todo))} "
@@ -134,12 +137,13 @@ def run(args) -> int:
         chunk, todo = todo[:args.chunk], todo[args.chunk:]
         print(f"kata gpu-report: {', '.join(k.rel for k in chunk)}", flush=True)
         t = time.monotonic()
-        for v in check(root, chunk, workers=args.workers, select="gpu"):
+        verdicts = check(root, chunk, workers=args.workers, select="gpu", parallel=args.parallel)
+        took = time.monotonic() - t
+        for v in verdicts:
             state["katas"][v.kata.rel] = {"proven": v.proven, "problems": v.problems, "unverified": v.unverified,
                                           "notes": v.notes, "rows": v.rows, "device": device,
-                                          "fingerprint": prints[v.kata.rel]}
-        took = time.monotonic() - t
-        state["slowest_kata"] = max(state.get("slowest_kata", 0.0), took / len(chunk))
+                                          "fingerprint": prints[v.kata.rel], "seconds": round(took / len(chunk), 1)}
+        state["slowest_kata"] = max(state["slowest_kata"] if rounds else 0.0, took / len(chunk))
         rounds += 1
         state["seconds"] += took
         state_path.write_text(json.dumps(state, indent=1))

@@ -10,7 +10,8 @@ One row per test, sorted by node id:
      "duration": seconds, "markers": the test's markers among MARKERS,
      "metrics": {name: value} from kata.record(...)}
 
-Readers: read_report(path), run_pytest(root, paths, extra, workers) (runs pytest and returns the rows),
+Readers: read_report(path), run_pytest(root, paths, extra, workers) (runs pytest and returns the rows;
+sessions() and run_session() are its two halves, for a caller that schedules sessions itself),
 by_kata(rows), is_perf(row), first_line(message), test_names(rows).
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -95,31 +97,58 @@ def read_report(path: Path) -> list[dict]:
     return json.loads(path.read_text())
 
 
-def run_pytest(root: Path, paths: list[str], extra: list[str], workers: int, select: str | None = None) -> list[dict]:
-    """Run pytest over `paths` and return the per-test rows of --kata-report (two sessions: the
-    wall-clock tests alone and serially, everything else with `workers` processes). `select` is a
-    marker expression (e.g. "gpu") that narrows both sessions."""
-    rows: list[dict] = []
-    sessions = [("not wallclock", workers)]
+@dataclass(frozen=True)
+class Session:
+    """One pytest run over `paths`, of the tests `marker` selects, with `workers` xdist processes; `timed`
+    sessions hold wall-clock tests and must run alone (never beside another session)."""
+    paths: tuple[str, ...]
+    extra: tuple[str, ...]
+    marker: str
+    workers: int
+    timed: bool
+
+
+def sessions(root: Path, paths: list[str], extra: list[str], workers: int, select: str | None = None,
+             skip: str | None = None) -> list[Session]:
+    """The sessions that run `paths`: the untimed tests with `workers` processes, and the wall-clock tests
+    (if any file has them) alone and serially. `select` narrows both (a marker expression such as "gpu");
+    `skip` (e.g. "perf") leaves those tests out of both."""
+    plan = [("not wallclock", workers, False)]
     if any("wallclock" in t.read_text() for p in paths for t in (root / p).rglob("test_*.py")):
-        sessions.append(("wallclock", 0))
-    if select:
-        sessions = [(f"({select}) and {marker}", n) for marker, n in sessions]
-    for marker, n in sessions:
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-            report = Path(tmp.name)
-        cmd = [sys.executable, "-m", "pytest", *paths, *extra, "-q", "-p", "no:cacheprovider", "-m", marker,
-               f"--kata-report={report}", "--tb=line", "-o", "addopts=--strict-markers"]
-        if n > 1:
-            cmd += ["-n", str(n)]
+        plan.append(("wallclock", 0, True))
+    out = []
+    for marker, n, timed in plan:
+        if select:
+            marker = f"({select}) and {marker}"
+        if skip:
+            marker = f"{marker} and not ({skip})"
+        out.append(Session(tuple(paths), tuple(extra), marker, n, timed))
+    return out
+
+
+def run_session(root: Path, s: Session) -> list[dict]:
+    """Run one session and return its --kata-report rows."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+        report = Path(tmp.name)
+    cmd = [sys.executable, "-m", "pytest", *s.paths, *s.extra, "-q", "-p", "no:cacheprovider", "-m", s.marker,
+           f"--kata-report={report}", "--tb=line", "-o", "addopts=--strict-markers"]
+    if s.workers > 1:
+        cmd += ["-n", str(s.workers)]
+    try:
         proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env={**os.environ, "KATA_NO_SHRINK": "1"})
         if proc.returncode not in (0, 1, 5):
             tail = (proc.stdout + proc.stderr)[-3000:]
             raise KataError(f"pytest could not run ({' '.join(cmd[3:8])} ...), exit {proc.returncode}:\n{tail}")
-        if report.exists() and report.stat().st_size:
-            rows += read_report(report)
+        return read_report(report) if report.exists() and report.stat().st_size else []
+    finally:
         report.unlink(missing_ok=True)
-    return rows
+
+
+def run_pytest(root: Path, paths: list[str], extra: list[str], workers: int, select: str | None = None) -> list[dict]:
+    """Run pytest over `paths` and return the per-test rows of --kata-report (two sessions: the
+    wall-clock tests alone and serially, everything else with `workers` processes). `select` is a
+    marker expression (e.g. "gpu") that narrows both sessions."""
+    return [row for s in sessions(root, paths, extra, workers, select) for row in run_session(root, s)]
 
 
 def by_kata(rows: list[dict]) -> dict[str, list[dict]]:

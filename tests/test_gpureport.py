@@ -68,11 +68,11 @@ def test_rounds_stop_before_the_budget_and_resume(tmp_path, monkeypatch, capsys)
     monkeypatch.setattr(gr, "torch_device_name", lambda: "NVIDIA H100 80GB HBM3")
     monkeypatch.setattr(gr, "fingerprint", lambda root, rel: "same files")
 
-    def fake_check(root, chunk, workers, select):
+    def fake_check(root, chunk, workers, select, parallel):
         clock["now"] += 100.0 * len(chunk)  # every kata takes 100 s
         return [Verdict(k) for k in chunk]
     monkeypatch.setattr(gr, "check", fake_check)
-    args = argparse.Namespace(katas=[], out=str(tmp_path), budget=250.0, workers=1, chunk=2, restart=False)
+    args = argparse.Namespace(katas=[], out=str(tmp_path), budget=250.0, workers=1, chunk=2, parallel=4, restart=False)
     assert gr.run(args) == 3  # 2 katas (200 s); then 2 more would end at 400 s > 250
     state = json.loads((tmp_path / "gpu_state.json").read_text())
     assert len(state["katas"]) == 2 and state["slowest_kata"] == 100.0
@@ -110,9 +110,9 @@ def test_a_kata_whose_files_changed_runs_again(tmp_path, monkeypatch):
     monkeypatch.setattr(gr, "find_root", lambda: root)
     monkeypatch.setattr(gr, "gpu_katas", lambda r, names: [kata])
     monkeypatch.setattr(gr, "torch_device_name", lambda: "NVIDIA H200")
-    monkeypatch.setattr(gr, "check", lambda r, chunk, workers, select: ran.extend(chunk) or [Verdict(k) for k in chunk])
+    monkeypatch.setattr(gr, "check", lambda r, chunk, workers, select, parallel: ran.extend(chunk) or [Verdict(k) for k in chunk])
     out = tmp_path / "out"
-    args = argparse.Namespace(katas=[], out=str(out), budget=1000.0, workers=1, chunk=1, restart=False)
+    args = argparse.Namespace(katas=[], out=str(out), budget=1000.0, workers=1, chunk=1, parallel=4, restart=False)
     assert gr.run(args) == 0 and len(ran) == 1
     entry = json.loads((out / "gpu_state.json").read_text())["katas"]["12_triton/90_x"]
     assert entry["device"] == "NVIDIA H200" and entry["fingerprint"] == before
