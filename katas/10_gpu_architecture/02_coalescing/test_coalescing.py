@@ -136,6 +136,7 @@ def test_hypothesis_strided_launch(kata, stride, n, base, w):
 # ------------------------------------------------------------------------------------ GPU tier
 
 @pytest.mark.gpu
+@pytest.mark.wallclock  # timed: `kata check` runs it alone, never beside other tests using the GPU
 @pytest.mark.time_limit(300)
 def test_model_against_the_gpu(kata):
     """Strided reads on the GPU (out = x[::s], 2^24 floats out): the time per element, relative to s = 1,

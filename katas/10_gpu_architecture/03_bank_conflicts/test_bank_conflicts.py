@@ -151,6 +151,7 @@ def test_hypothesis_against_the_simulation(kata, w, data):
 # ------------------------------------------------------------------------------------ GPU tier
 
 @pytest.mark.gpu
+@pytest.mark.wallclock  # timed: `kata check` runs it alone, never beside other tests using the GPU
 @pytest.mark.time_limit(300)
 def test_model_against_the_gpu(kata, tmp_path):
     """One block of 32 warps reads shared memory at buf[lane * stride] (support/bank_probe.cu, 4096 reads a

@@ -155,6 +155,7 @@ def test_hypothesis(kata, m, n, k, b, bm, bn, bk, sms, per_sm, peak, bw):
 # ------------------------------------------------------------------------------------ GPU tier
 
 @pytest.mark.gpu
+@pytest.mark.wallclock  # timed: `kata check` runs it alone, never beside other tests using the GPU
 @pytest.mark.time_limit(300)
 def test_waves_against_the_gpu(kata):
     """An instructor's Tensor Core probe (support/wave_probe.py: one CTA per 128 x 256 tile of C, a chain of
