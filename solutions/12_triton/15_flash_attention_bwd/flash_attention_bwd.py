@@ -109,15 +109,22 @@ def attention_backward(q, k, v, o, do, lse, causal=False, sm_scale=None, block_m
         return dq, dk, dv
     delta = torch.empty((B, H, N), dtype=torch.float32, device=q.device)
     on_gpu = q.device.type == "cuda"
-    bm = block_m or (64 if on_gpu else 32)
-    bn = block_n or (64 if on_gpu else 32)
-    warps = 4 if d <= 64 else 8
-    stages = 2 if on_gpu else 1
-    bwd_preprocess_kernel[(triton.cdiv(N, bm), B * H)](o, do, delta, N, HEAD_DIM=d, BLOCK_M=bm)
-    bwd_dkdv_kernel[(triton.cdiv(N, bn), B * H)](q, k, v, do, lse, delta, dk, dv, sm_scale, N, HEAD_DIM=d,
-                                                 BLOCK_M=bm, BLOCK_N=bn, CAUSAL=causal, num_warps=warps,
-                                                 num_stages=stages)
-    bwd_dq_kernel[(triton.cdiv(N, bm), B * H)](q, k, v, do, lse, delta, dq, sm_scale, N, HEAD_DIM=d,
-                                               BLOCK_M=bm, BLOCK_N=bn, CAUSAL=causal, num_warps=warps,
-                                               num_stages=stages)
+    # Block sizes per kernel. dK/dV holds two (BLOCK_N, d) fp32 accumulators and walks query blocks: a
+    # short query block (32) keeps it in registers with a 3-stage pipeline. dQ holds one (BLOCK_M, d)
+    # accumulator and walks key blocks: the mirror image. Chosen by timing each kernel on an H100 at d = 64.
+    if on_gpu and d <= 64:
+        kv_m, kv_n, q_m, q_n, warps, stages = 32, 64, 64, 32, 4, 3
+    elif on_gpu:
+        kv_m, kv_n, q_m, q_n, warps, stages = 64, 64, 64, 64, 8, 2
+    else:
+        kv_m, kv_n, q_m, q_n, warps, stages = 32, 32, 32, 32, 4, 1
+    kv_m, q_m = block_m or kv_m, block_m or q_m
+    kv_n, q_n = block_n or kv_n, block_n or q_n
+    bwd_preprocess_kernel[(triton.cdiv(N, q_m), B * H)](o, do, delta, N, HEAD_DIM=d, BLOCK_M=q_m)
+    bwd_dkdv_kernel[(triton.cdiv(N, kv_n), B * H)](q, k, v, do, lse, delta, dk, dv, sm_scale, N, HEAD_DIM=d,
+                                                   BLOCK_M=kv_m, BLOCK_N=kv_n, CAUSAL=causal, num_warps=warps,
+                                                   num_stages=stages)
+    bwd_dq_kernel[(triton.cdiv(N, q_m), B * H)](q, k, v, do, lse, delta, dq, sm_scale, N, HEAD_DIM=d,
+                                                BLOCK_M=q_m, BLOCK_N=q_n, CAUSAL=causal, num_warps=warps,
+                                                num_stages=stages)
     return dq, dk, dv
