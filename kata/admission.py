@@ -46,7 +46,8 @@ DEFAULT_IMPORTS = frozenset({
     "numpy", "torch", "triton", "contextlib", "copy", "string", "array", "random",
 })
 # Reachable only through an explicit allow in kata.toml, even under an allowed top-level package.
-DENIED_SUBMODULES = ("torch.utils.cpp_extension", "torch._C", "numpy.ctypeslib", "triton.runtime.driver")
+DENIED_SUBMODULES = ("torch.utils.cpp_extension", "torch._C", "numpy.ctypeslib", "triton.runtime.driver",
+                     "torch.multiprocessing")  # (work in another process is out of a timed call's CPU count)
 
 FORBIDDEN_ATTRS = frozenset({
     "__globals__", "__builtins__", "__subclasses__", "__code__", "__closure__", "__import__", "__bases__",
@@ -98,6 +99,17 @@ def _import_allowed(name: str, policy: Policy) -> bool:
     return any(name == a or name.startswith(a + ".") for a in allowed)
 
 
+def _module_path(node: ast.Attribute, dotted: dict[str, str]) -> str | None:
+    """`torch.utils.cpp_extension` for that attribute chain when `torch` names an imported module."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in dotted:
+        return None
+    return ".".join([dotted[node.id], *reversed(parts)])
+
+
 def scan_python(source: str, filename: str, policy: Policy = Policy()) -> list[str]:
     """Findings in one Python source, each 'file:line: what, and why it is refused'."""
     try:
@@ -106,6 +118,7 @@ def scan_python(source: str, filename: str, policy: Policy = Policy()) -> list[s
         return []  # the import itself reports syntax errors, with the learner's own line
     findings: list[str] = []
     modules: set[str] = set()  # names bound to imported modules
+    dotted: dict[str, str] = {}  # each such name -> the module it is bound to ("t" -> "torch")
 
     def at(node, msg):
         findings.append(f"{filename}:{getattr(node, 'lineno', '?')}: {msg}")
@@ -114,6 +127,7 @@ def scan_python(source: str, filename: str, policy: Policy = Policy()) -> list[s
         if isinstance(node, ast.Import):
             for a in node.names:
                 modules.add((a.asname or a.name).split(".")[0])
+                dotted[(a.asname or a.name).split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
                 if not _import_allowed(a.name, policy):
                     at(node, f"import {a.name}: not on this kata's import list")
         elif isinstance(node, ast.ImportFrom):
@@ -131,6 +145,11 @@ def scan_python(source: str, filename: str, policy: Policy = Policy()) -> list[s
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_ATTRS:
             at(node, f"'.{node.attr}' reaches into the interpreter's internals")
+        elif isinstance(node, ast.Attribute) and _module_path(node, dotted) in DENIED_SUBMODULES \
+                and not _import_allowed(_module_path(node, dotted), policy):
+            # `import torch` then `torch.multiprocessing`: the submodule, reached without importing it
+            shown, path = ast.unparse(node), _module_path(node, dotted)
+            at(node, f"{shown}{f' ({path})' if shown != path else ''}: not on this kata's import list")
         elif isinstance(node, ast.Name) and node.id in FORBIDDEN_ATTRS:
             at(node, f"'{node.id}' reaches into the interpreter's internals")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):

@@ -405,6 +405,67 @@ _FATAL = {"Segmentation fault": 11, "Bus error": 7, "Floating-point exception": 
           "Aborted": 6, "Illegal instruction": 4}
 
 
+def cpu_snapshot(pid: int) -> tuple[int, int] | None:
+    """The CPU time process `pid` has run, as the kernel counts it: (ns of its live threads, from
+    /proc/PID/task/*/schedstat; clock ticks of all its threads, ended ones included, from /proc/PID/stat).
+    The learner's process cannot change either. None where /proc does not say."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime + stime
+        live = 0
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                live += int((task / "schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue  # a thread that just ended: the ticks hold it
+        return live, ticks
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_TICK = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid: int, wait: float = 0.002) -> bool:
+    """Wait (at most `wait` seconds) until process `pid`'s main thread is off the CPU, waiting for the
+    judge's answer. The kernel brings a thread's CPU count up to date when it leaves the CPU; while it
+    runs, the count can lag by a scheduler tick. False: it was still running when the wait ran out."""
+    deadline = _CLOCKS["wall"]() + wait
+    while True:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        if stat[stat.rindex(")") + 2:stat.rindex(")") + 3] != "R":
+            return True
+        if _CLOCKS["wall"]() > deadline:
+            return False
+
+
+def check_reported_time(clocks: list[str], took: dict, marks: list) -> None:
+    """A timed call's figures from the learner's process (`took`: seconds by clock) against the judge's own
+    view of the same window: at the two marks the worker sends just before and just after the learner's
+    function, the judge read the kernel's count of the worker's CPU time (all its threads) and its own
+    clock. The worker's clocks cover a little less (the marks' own messages), so the allowances are
+    small but generous; a time reported below them was not measured, it was made up: TAMPERED."""
+    if len(marks) != 2 or any(c not in took for c in clocks):
+        raise Tampered("TAMPERED: the learner's process did not mark where its timed call started and stopped; "
+                       "this test scores 0")
+    (before, t0, settled0), (after, t1, settled1) = marks
+    if "cpu" in took and before is not None and after is not None:
+        kernel = max((after[0] - before[0]) * 1e-9, (after[1] - before[1] - 2) * _TICK)
+        lag = 0.0 if settled0 and settled1 else 0.010  # a count read while the thread ran may lag a tick
+        if took["cpu"] < 0.85 * kernel - 1e-3 - lag:
+            raise Tampered(f"TAMPERED: the learner's process reported {took['cpu'] * 1e3:.3f} ms of CPU time for a "
+                           f"call the kernel counted {kernel * 1e3:.3f} ms of its CPU time for: the code under test "
+                           "changed how its time is measured; this test scores 0")
+    if "wall" in took and took["wall"] < 0.5 * (t1 - t0) - 5e-3:
+        raise Tampered(f"TAMPERED: the learner's process reported {took['wall'] * 1e3:.3f} ms for a call that took "
+                       f"{(t1 - t0) * 1e3:.3f} ms between its marks, as the judge saw them: the code under test changed "
+                       "how its time is measured; this test scores 0")
+
+
 class Judge:
     """The test process's side of one worker."""
 
@@ -414,6 +475,7 @@ class Judge:
         self._callbacks: dict[int, object] = {}
         self._ids = itertools.count(1)
         self.sources: dict[str, str] = {}  # the learner's Python files: kernels a replay runs (kata.replay)
+        self._marks: list | None = None  # a timed call's two marks: (cpu_snapshot, wall clock, settled) at start and stop
 
     # values the judge sends
     def _refs(self, v):
@@ -451,9 +513,14 @@ class Judge:
         clocks = sorted({t.clock for t in timers})
         mine = {c: _CLOCKS[c]() for c in clocks}
         took: dict = {}
+        outer, self._marks = self._marks, ([] if clocks else None)
         try:
-            return self._invoke(h, op, args, kwargs, clocks, took)
+            value = self._invoke(h, op, args, kwargs, clocks, took)
+            if clocks:
+                check_reported_time(clocks, took, self._marks)
+            return value
         finally:
+            self._marks = outer
             # What the judge spent on this call (moving data both ways), replaced by the time the
             # learner's function took in its own process.
             for t in timers:
@@ -591,6 +658,11 @@ class Judge:
 
     # requests the worker sends: run a callback of the test's
     def _serve(self, header, bufs):
+        if header.get("op") == "mark" and self._marks is not None and len(self._marks) < 2:
+            wall = _CLOCKS["wall"]()
+            settled = settle(self.pid)
+            self._marks.append((cpu_snapshot(self.pid), wall, settled))
+            return {"op": "ok", "value": None}, []
         if header.get("op") != "callback":
             raise wire.WireError(f"the learner's process asked for {header.get('op')!r}")
         fn = self._callbacks.get(header.get("cb"))
@@ -922,6 +994,8 @@ class Worker:
                     tape = Tape(args)
                 stack.enter_context(tk.taping(tape))
             clocks = [c for c in header.get("clocks") or () if c in _CLOCKS]
+            if clocks:  # the judge reads the kernel's count of this process's CPU time here and at "stop"
+                self.peer.ask({"op": "mark", "at": "start"}, [])
             started = {c: _CLOCKS[c]() for c in clocks}
             try:
                 value = _run(obj, op, a, k)
@@ -929,6 +1003,8 @@ class Worker:
                 stack.close()
                 raise _WithBlocks(e, [block_data(kd, o) for kd, o in measured]) from e
             took = {c: _CLOCKS[c]() - started[c] for c in clocks}
+            if clocks:
+                self.peer.ask({"op": "mark", "at": "stop"}, [])
         figures = [block_data(kd, o) for kd, o in measured]
         taped = None
         if tape is not None:

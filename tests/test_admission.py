@@ -47,6 +47,10 @@ PY_ATTACKS = {
     "cpp extension": "from torch.utils.cpp_extension import load_inline",
     "subclasses": "x = ().__class__.__base__.__subclasses__()",
     "torch._C": "import torch._C",
+    "a process of torch's": "import torch.multiprocessing as mp",  # its CPU time is out of a timed call's count
+    "a process": "import multiprocessing",
+    "torch._C, reached as an attribute": "import torch as t\nx = t._C._get_tracing_state",
+    "a process of torch's, as an attribute": "import torch\npool = torch.multiprocessing.Pool",
 }
 
 
