@@ -29,6 +29,15 @@ class Checkout:
         p.write_text(textwrap.dedent(text).lstrip("\n"))
         return p
 
+    def submit(self, rel: str, file: str, text: str) -> Path:
+        """Put `text` as katas/<rel>/<file> of the learner's submission beside the checkout; returns the
+        submission's folder (what `kata grade` is given)."""
+        sub = self.path.parent / "submission"
+        dest = sub / "katas" / rel / file
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(text)
+        return sub
+
     def env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "KATA_"))}
         env["KATA_CACHE"] = str(self.path / ".kata_cache")

@@ -231,10 +231,8 @@ def _project(co):
         co.write(f"katas/{rel}/double.py", STUB if triton else STUB.replace("double", "softmax").replace("softmax.py", "double.py"))
         co.write(f"katas/{rel}/test_{name}.py", TESTS if triton else TORCH_TESTS)
         co.write(f"solutions/{rel}/double.py", HONEST if triton else TORCH_HONEST)
-        dest = co.path.parent / "submission" / "katas" / rel / "double.py"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(text)
-    return co.path.parent / "submission"
+        sub = co.submit(rel, "double.py", text)
+    return sub
 
 
 @pytest.mark.time_limit(900)

@@ -99,10 +99,8 @@ def _project(co):
         co.write(f"katas/{rel}/total.py", STUB)
         co.write(f"katas/{rel}/test_total_{name}.py", TESTS)
         co.write(f"solutions/{rel}/total.py", SUBMISSIONS["honest"])
-        dest = co.path.parent / "submission" / "katas" / rel / "total.py"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(text)
-    return co.path.parent / "submission"
+        sub = co.submit(rel, "total.py", text)
+    return sub
 
 
 @pytest.mark.time_limit(900)
