@@ -3,7 +3,11 @@
  * own pace, not the driver's), sums them again (a change means the driver rewrote a staging buffer the
  * device still owned), copies, and stores DONE (release). In measuring mode it also records how many
  * staging buffers had READY descriptors at once, waiting (up to 100 ms, for the first few batches) for the
- * driver to post the other buffer before it starts on one. */
+ * driver to post the other buffer before it starts on one.
+ * On odd seeds the device shares the driver's CPU (both threads pinned to the one the caller is on, until
+ * dma_dev_destroy): then every sched_yield() of the driver lets the device run, so a descriptor marked
+ * READY before its fields are written is caught every time, however loaded the machine is. On even seeds
+ * the device has a CPU of its own and runs truly beside the driver. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -24,6 +28,8 @@ struct dma_dev {
     /* results */
     long done, bytes, errors, peak_buffers, stalls;
     char error[512];
+    int pinned;
+    cpu_set_t caller_cpus; /* the caller's CPUs before pinning, restored by dma_dev_destroy */
 };
 
 static uint64_t rnd(uint64_t *s) {
@@ -145,7 +151,20 @@ dma_dev_t *dma_dev_create(uint64_t seed, int measure, uint8_t *dst_lo, size_t ds
     d->measure = measure;
     d->dst_lo = (uintptr_t)dst_lo;
     d->dst_hi = (uintptr_t)dst_lo + dst_len;
-    pthread_create(&d->thread, NULL, engine, d);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    int cpu = sched_getcpu();
+    if ((seed & 1) && cpu >= 0 && pthread_getaffinity_np(pthread_self(), sizeof d->caller_cpus, &d->caller_cpus) == 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0) {
+            d->pinned = 1;
+            pthread_attr_setaffinity_np(&attr, sizeof one, &one);
+        }
+    }
+    pthread_create(&d->thread, &attr, engine, d);
+    pthread_attr_destroy(&attr);
     return d;
 }
 
@@ -163,6 +182,8 @@ void dma_dev_destroy(dma_dev_t *d, long *out, char *msg, int msglen) {
         sched_yield();
     atomic_store(&d->stop, 1);
     pthread_join(d->thread, NULL);
+    if (d->pinned)
+        pthread_setaffinity_np(pthread_self(), sizeof d->caller_cpus, &d->caller_cpus);
     out[0] = d->done;
     out[1] = d->bytes;
     out[2] = d->errors;
