@@ -16,6 +16,11 @@ and the GPU it ran on: a kata whose files changed since is run again, so a state
 (`--out docs/gpu-report`, committed) carries proof from one device session to the next without going
 stale. Exit status: 0 when every kata is done and keeps the contract, 1 when one breaks it, 3 when it
 stopped early to resume later.
+
+`kata gpu-report --status` needs no GPU: it compares the saved fingerprints with the files now, rewrites
+gpu_report.md so that each kata says whether its row still holds (and which GPU katas have none yet), and
+prints what a GPU session has left to run (exit status 0 when nothing, 3 when some, 1 when a saved row
+breaks the contract).
 """
 from __future__ import annotations
 
@@ -57,11 +62,46 @@ def gpus(state: dict) -> list[str]:
     return sorted({e.get("device", "an unnamed GPU") for e in state["katas"].values()})
 
 
-def table(state: dict) -> str:
-    lines = ["# The GPU tier of `kata check`, proven on a GPU (`kata gpu-report`)", "",
-             f"{len(state['katas'])} katas, run on {' and '.join(gpus(state)) or 'no GPU yet'}. Each kata's row holds for the "
-             "files its fingerprint (in gpu_state.json) was taken of; `kata gpu-report` runs a kata again when they "
-             "change.", "", "| kata | GPU gate | reference | naive control |", "|---|---|---|---|"]
+_GATE = re.compile(r"the gate is ([0-9]*\.?[0-9]+)(%|x)?")
+
+
+def gates(message: str) -> str:
+    """The gates a failing performance test named ("... the gate is 0.85", "... the gate is 0.9x",
+    "... the gate is 80%"): a bare fraction or a percentage is of the GPU's copy bandwidth, a factor with
+    x a speed against the test's baseline (torch, SDPA, eager)."""
+    out = []
+    for m in _GATE.finditer(message or ""):
+        value, unit = m.group(1), m.group(2)
+        if unit == "x":
+            out.append(f">= {value}x the baseline")
+        else:
+            out.append(f">= {float(value) / 100 if unit == '%' else float(value):g} of copy")
+    return "; ".join(dict.fromkeys(out)) or "-"
+
+
+def stale(state: dict, current: dict[str, str]) -> list[str]:
+    """The saved katas whose files changed since their row was taken."""
+    return sorted(rel for rel, e in state["katas"].items() if rel in current and e.get("fingerprint") != current[rel])
+
+
+def table(state: dict, current: dict[str, str] | None = None) -> str:
+    """gpu_report.md. With `current` (every GPU kata's fingerprint now), each saved kata says whether its
+    row still holds for today's files, and the GPU katas never run are listed."""
+    head = (f"{len(state['katas'])} katas, run on {' and '.join(gpus(state)) or 'no GPU yet'}. Each kata's row holds for the "
+            "files its fingerprint (in gpu_state.json) was taken of; `kata gpu-report` runs a kata again when they "
+            "change.")
+    if current is not None:
+        changed = stale(state, current)
+        holds = [rel for rel in current if rel in state["katas"] and rel not in changed]
+        never = sorted(rel for rel in current if rel not in state["katas"])
+        head += (f"\n\nAgainst the files now: {len(holds)} of the {len(current)} katas with GPU tests hold a row "
+                 f"for these files; {len(changed)} changed since their row was taken (they run again)"
+                 + (f": {', '.join(changed)}" if changed else "") + f"; {len(never)} never ran on a GPU"
+                 + (f": {', '.join(never)}" if never else "") + ".")
+    lines = ["# The GPU tier of `kata check`, proven on a GPU (`kata gpu-report`)", "", head, "",
+             "The gates are those the naive control's failure named: a fraction of the GPU's measured copy "
+             "bandwidth, or a speed against the test's baseline.", "",
+             "| kata | GPU gate | gates | reference | naive control |", "|---|---|---|---|---|"]
     for rel, entry in sorted(state["katas"].items()):
         ref = {r["nodeid"].split("::", 1)[-1]: r for r in entry["rows"].get("reference", [])}
         naive = {}
@@ -73,10 +113,16 @@ def table(state: dict) -> str:
                 continue
             n = naive.get(test)
             nav = f"{n[1]['outcome']} ({n[0]}): {_figures(n[1]['metrics'])}" if n else "no naive control"
-            lines.append(f"| {rel} | {test} | {r['outcome']}: {_figures(r['metrics'])} | {nav} |")
-    lines += ["", "| kata | verdict | GPU | proven there | problems | unverified | notes |", "|---|---|---|---|---|---|---|"]
+            gate = gates(n[1].get("message", "")) if n else "-"
+            lines.append(f"| {rel} | {test} | {gate} | {r['outcome']}: {_figures(r['metrics'])} | {nav} |")
+    files = "" if current is None else " files |"
+    lines += ["", f"| kata | verdict |{files} GPU | proven there | problems | unverified | notes |",
+              "|---|---|" + "---|" * (files != "") + "---|---|---|---|---|"]
+    changed = set(stale(state, current)) if current is not None else set()
     for rel, entry in sorted(state["katas"].items()):
-        lines.append(f"| {rel} | {'ok' if not entry['problems'] else 'FAIL'} | {entry.get('device', '-')} | "
+        held = "" if current is None else (" not a GPU kata now |" if rel not in current else
+                                            " changed since: runs again |" if rel in changed else " as run |")
+        lines.append(f"| {rel} | {'ok' if not entry['problems'] else 'FAIL'} |{held} {entry.get('device', '-')} | "
                      f"{'; '.join(entry['proven'])} | "
                      f"{'; '.join(entry['problems']) or '-'} | {'; '.join(entry['unverified']) or '-'} | "
                      f"{'; '.join(entry.get('notes', [])) or '-'} |")
@@ -94,6 +140,9 @@ def add_parser(sub) -> None:
     p.add_argument("--chunk", type=int, default=CHUNK,
                    help=f"katas per round (default {CHUNK}); a round must end inside one device call to be saved")
     p.add_argument("--restart", action="store_true", help="forget the saved state and start over")
+    p.add_argument("--status", action="store_true",
+                   help="no GPU needed: which saved rows still hold for the files now, and what is left to run; "
+                        "rewrites gpu_report.md and runs nothing")
     p.set_defaults(func=run)
 
 
@@ -103,19 +152,42 @@ def torch_device_name() -> str:
     return torch.cuda.get_device_name()
 
 
+def status(state: dict, current: dict[str, str], names: list[str], out: Path) -> int:
+    """`--status`: what the saved rows prove for today's files, and what a GPU session has left."""
+    (out / "gpu_report.md").write_text(table(state, current))
+    wanted = [rel for rel in current if rel in names] if names else list(current)
+    changed = set(stale(state, current))
+    todo = [rel for rel in wanted if rel not in state["katas"] or rel in changed]
+    bad = sorted(rel for rel, e in state["katas"].items() if e["problems"] and rel not in changed)
+    print(f"kata gpu-report --status: {len(wanted) - len(todo)} of {len(wanted)} katas with GPU tests hold a row for "
+          f"their files now ({' and '.join(gpus(state)) or 'no GPU yet'})")
+    for rel in todo:
+        print(f"  to run: {rel} ({'its files changed since its row' if rel in changed else 'never ran on a GPU'})")
+    for rel in bad:
+        print(f"  FAIL:   {rel}: {'; '.join(state['katas'][rel]['problems'])}")
+    print(f"table in {out / 'gpu_report.md'}")
+    return 1 if bad else 3 if todo else 0
+
+
 def run(args) -> int:
     root = find_root()
-    if not has_gpu():
-        raise KataError("gpu-report needs a CUDA GPU: on a CPU, `kata check` proves the CPU tier and lists "
-                        "the GPU tier as unverified")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     state_path = out / "gpu_state.json"
     state = {"katas": {}, "seconds": 0.0}
     if state_path.exists() and not args.restart:
         state = json.loads(state_path.read_text())
+    current = {k.rel: fingerprint(root, k.rel) for k in gpu_katas(root, [])}
+    if getattr(args, "status", False):
+        if not state_path.exists():
+            raise KataError(f"gpu-report --status: no {state_path} (run `kata gpu-report --out {out}` on a GPU first)")
+        names = [k.rel for k in resolve(root, args.katas)] if args.katas else []
+        return status(state, current, names, out)
+    if not has_gpu():
+        raise KataError("gpu-report needs a CUDA GPU: on a CPU, `kata check` proves the CPU tier and lists "
+                        "the GPU tier as unverified (`kata gpu-report --status` shows what the saved runs prove)")
+    out.mkdir(parents=True, exist_ok=True)
     katas = gpu_katas(root, args.katas)
-    prints = {k.rel: fingerprint(root, k.rel) for k in katas}
+    prints = {k.rel: current[k.rel] for k in katas}
     todo = [k for k in katas if state["katas"].get(k.rel, {}).get("fingerprint") != prints[k.rel]]
     stale = [k.rel for k in todo if k.rel in state["katas"]]
     if stale:
@@ -132,7 +204,7 @@ def run(args) -> int:
             print(f"kata gpu-report: stopping before the budget runs out (the next round of {min(args.chunk, len(todo))} "
                   f"katas may take {predicted:.0f} s); {len(todo)} katas left: run the same command again to resume"
                   + ("" if rounds else ", with a larger --budget or a smaller --chunk"), flush=True)
-            (out / "gpu_report.md").write_text(table(state))
+            (out / "gpu_report.md").write_text(table(state, current))
             return 3
         chunk, todo = todo[:args.chunk], todo[args.chunk:]
         print(f"kata gpu-report: {', '.join(k.rel for k in chunk)}", flush=True)
@@ -147,8 +219,8 @@ def run(args) -> int:
         rounds += 1
         state["seconds"] += took
         state_path.write_text(json.dumps(state, indent=1))
-        (out / "gpu_report.md").write_text(table(state))
-    (out / "gpu_report.md").write_text(table(state))
+        (out / "gpu_report.md").write_text(table(state, current))
+    (out / "gpu_report.md").write_text(table(state, current))
     bad = [rel for rel, e in state["katas"].items() if e["problems"]]
     unv = [rel for rel, e in state["katas"].items() if e["unverified"]]
     print(f"kata gpu-report: {len(state['katas']) - len(bad)} of {len(state['katas'])} katas keep the contract on "

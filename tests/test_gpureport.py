@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from kata.check import Verdict, judge_control
-from kata.gpureport import table
+from kata.gpureport import gates, table
 from kata.layout import Kata
 
 
@@ -45,9 +45,77 @@ def test_table_pairs_reference_and_naive_figures():
         "proven": ["reference passes (2)"], "problems": [], "unverified": [], "notes": [],
         "rows": {"reference": [_row("test_bandwidth", "passed", perf=True, fraction_of_copy=0.93)],
                  "naive": [_row("test_bandwidth", "failed", perf=True, fraction_of_copy=0.41)]}}}}
+    state["katas"]["12_triton/99_x"]["rows"]["naive"][0]["message"] = (
+        "0.41 of this GPU's copy bandwidth (3,006 GB/s); the gate is 0.85. ... 0.60x the speed of torch's x + y; the gate is 0.9x.")
     text = table(state)
-    assert "| 12_triton/99_x | test_bandwidth | passed: fraction_of_copy 0.93 | failed (naive): fraction_of_copy 0.41 |" in text
+    assert ("| 12_triton/99_x | test_bandwidth | >= 0.85 of copy; >= 0.9x the baseline | passed: fraction_of_copy 0.93 | "
+            "failed (naive): fraction_of_copy 0.41 |") in text
     assert "| 12_triton/99_x | ok |" in text
+
+
+def test_gates_are_read_from_the_naive_controls_failure():
+    assert gates("3% of this GPU's copy bandwidth (3005 GB/s; the gate is 80%), and 0.03x torch (the gate is 0.9x).") == \
+        ">= 0.8 of copy; >= 0.9x the baseline"
+    assert gates("0.09x, the gate is 0.35x.   Blocks of 64") == ">= 0.35x the baseline"
+    assert gates("0.39 of this GPU's copy bandwidth (3,005 GB/s); the gate is 0.6. A temporary") == ">= 0.6 of copy"
+    assert gates("") == gates(None) == "-"
+
+
+def _entry(fingerprint, problems=()):
+    return {"proven": ["reference passes (1)"], "problems": list(problems), "unverified": [], "notes": [], "rows": {},
+            "device": "NVIDIA H100 80GB HBM3", "fingerprint": fingerprint}
+
+
+def test_table_against_the_files_now_says_which_rows_still_hold():
+    state = {"katas": {"12_triton/90_a": _entry("aaa"), "12_triton/91_b": _entry("old")}}
+    text = table(state, {"12_triton/90_a": "aaa", "12_triton/91_b": "new", "12_triton/92_c": "ccc"})
+    assert "1 of the 3 katas with GPU tests hold a row for these files" in text
+    assert "1 changed since their row was taken (they run again): 12_triton/91_b" in text
+    assert "1 never ran on a GPU: 12_triton/92_c" in text
+    assert "| 12_triton/90_a | ok | as run | NVIDIA H100 80GB HBM3 |" in text
+    assert "| 12_triton/91_b | ok | changed since: runs again | NVIDIA H100 80GB HBM3 |" in text
+
+
+def test_status_needs_no_gpu_and_says_what_is_left(tmp_path, monkeypatch, capsys):
+    """`--status` on a CPU: rewrites the table against today's files and exits 3 while work is left, 0 when
+    every GPU kata holds a row for its files, 1 when a row that still holds breaks the contract."""
+    import argparse
+    import json
+
+    import pytest
+
+    import kata.gpureport as gr
+    from kata.layout import KataError
+
+    katas = [Kata(root=Path("."), rel=rel, title="x", difficulty=1, language="triton", files=["x.py"], points=1,
+                  tiers=["cpu", "gpu"], timeout=60) for rel in ("12_triton/90_a", "12_triton/91_b")]
+    prints = {"12_triton/90_a": "aaa", "12_triton/91_b": "bbb"}
+    monkeypatch.setattr(gr, "has_gpu", lambda: False)
+    monkeypatch.setattr(gr, "find_root", lambda: Path("."))
+    monkeypatch.setattr(gr, "gpu_katas", lambda root, names: katas)
+    monkeypatch.setattr(gr, "fingerprint", lambda root, rel: prints[rel])
+    monkeypatch.setattr(gr, "check", lambda *a, **k: pytest.fail("--status must run nothing"))
+    args = argparse.Namespace(katas=[], out=str(tmp_path), budget=100.0, workers=1, chunk=1, parallel=1, restart=False,
+                              status=True)
+    with pytest.raises(KataError, match="no .*gpu_state.json"):
+        gr.run(args)
+    state = {"katas": {"12_triton/90_a": _entry("aaa")}, "seconds": 1.0}
+    (tmp_path / "gpu_state.json").write_text(json.dumps(state))
+    assert gr.run(args) == 3
+    out = capsys.readouterr().out
+    assert "1 of 2 katas with GPU tests hold a row" in out and "to run: 12_triton/91_b (never ran on a GPU)" in out
+    assert "| 12_triton/90_a | ok | as run |" in (tmp_path / "gpu_report.md").read_text()
+    state["katas"]["12_triton/91_b"] = _entry("bbb")
+    (tmp_path / "gpu_state.json").write_text(json.dumps(state))
+    assert gr.run(args) == 0
+    prints["12_triton/91_b"] = "changed"
+    assert gr.run(args) == 3 and "its files changed since its row" in capsys.readouterr().out
+    state["katas"]["12_triton/90_a"] = _entry("aaa", problems=["wrong_mask: all tests passed"])
+    (tmp_path / "gpu_state.json").write_text(json.dumps(state))
+    assert gr.run(args) == 1
+    args.status = False
+    with pytest.raises(KataError, match="needs a CUDA GPU"):
+        gr.run(args)
 
 
 def test_rounds_stop_before_the_budget_and_resume(tmp_path, monkeypatch, capsys):
@@ -116,7 +184,7 @@ def test_a_kata_whose_files_changed_runs_again(tmp_path, monkeypatch):
     assert gr.run(args) == 0 and len(ran) == 1
     entry = json.loads((out / "gpu_state.json").read_text())["katas"]["12_triton/90_x"]
     assert entry["device"] == "NVIDIA H200" and entry["fingerprint"] == before
-    assert "| 12_triton/90_x | ok | NVIDIA H200 |" in (out / "gpu_report.md").read_text()
+    assert "| 12_triton/90_x | ok | as run | NVIDIA H200 |" in (out / "gpu_report.md").read_text()
     assert gr.run(args) == 0 and len(ran) == 1  # unchanged: nothing to run
     (root / "katas/12_triton/90_x/x.py").write_text("v = 3\n")
     assert gr.run(args) == 0 and len(ran) == 2  # the stub changed: run again
