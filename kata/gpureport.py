@@ -189,9 +189,9 @@ def run(args) -> int:
     katas = gpu_katas(root, args.katas)
     prints = {k.rel: current[k.rel] for k in katas}
     todo = [k for k in katas if state["katas"].get(k.rel, {}).get("fingerprint") != prints[k.rel]]
-    stale = [k.rel for k in todo if k.rel in state["katas"]]
-    if stale:
-        print(f"kata gpu-report: files changed since the saved run, so these run again: {', '.join(stale)}", flush=True)
+    again = [k.rel for k in todo if k.rel in state["katas"]]
+    if again:
+        print(f"kata gpu-report: files changed since the saved run, so these run again: {', '.join(again)}", flush=True)
     device = torch_device_name()
     if args.chunk < 1 or args.parallel < 1:
         raise KataError(f"gpu-report: --chunk and --parallel must be at least 1, got {args.chunk} and {args.parallel}")
