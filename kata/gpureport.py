@@ -55,7 +55,12 @@ def fingerprint(root: Path, rel: str) -> str:
 
 
 def _figures(metrics: dict) -> str:
-    return ", ".join(f"{k} {v}" for k, v in metrics.items()) or "-"
+    return ", ".join(f"{k} {v}" for k, v in metrics.items() if not _is_gate(k)) or "-"
+
+
+def _is_gate(name: str) -> bool:
+    """A recorded gate rather than a figure: gate, gate_*, *_gate, *_gate_* (the names tests use)."""
+    return name == "gate" or name.startswith("gate_") or name.endswith("_gate") or "_gate_" in name
 
 
 def gpus(state: dict) -> list[str]:
@@ -65,10 +70,28 @@ def gpus(state: dict) -> list[str]:
 _GATE = re.compile(r"the gate is ([0-9]*\.?[0-9]+)(%|x)?")
 
 
+def recorded_gates(metrics: dict) -> str:
+    """The gates a test recorded beside its figures (kata.toolkit.check_bandwidth records
+    gate_fraction_of_copy and gate_speed_vs_<baseline>, each after the test's prefix)."""
+    out = []
+    for k, v in metrics.items():
+        if not _is_gate(k):
+            continue
+        prefix, _, what = k.partition("gate_")
+        side = f"{prefix.rstrip('_')}: " if prefix else ""
+        if what == "fraction_of_copy":
+            out.append(f"{side}>= {v} of copy")
+        elif what.startswith("speed_vs_"):
+            out.append(f"{side}>= {v}x {what[len('speed_vs_'):]}")
+        else:
+            out.append(f"{k}: {v}")
+    return "; ".join(out)
+
+
 def gates(message: str) -> str:
     """The gates a failing performance test named ("... the gate is 0.85", "... the gate is 0.9x",
     "... the gate is 80%"): a bare fraction or a percentage is of the GPU's copy bandwidth, a factor with
-    x a speed against the test's baseline (torch, SDPA, eager)."""
+    x a speed against the test's baseline (torch, SDPA, eager). For rows of tests that record no gates."""
     out = []
     for m in _GATE.finditer(message or ""):
         value, unit = m.group(1), m.group(2)
@@ -99,7 +122,8 @@ def table(state: dict, current: dict[str, str] | None = None) -> str:
                  + (f": {', '.join(changed)}" if changed else "") + f"; {len(never)} never ran on a GPU"
                  + (f": {', '.join(never)}" if never else "") + ".")
     lines = ["# The GPU tier of `kata check`, proven on a GPU (`kata gpu-report`)", "", head, "",
-             "The gates are those the naive control's failure named: a fraction of the GPU's measured copy "
+             "The gates are those the reference's test recorded (kata.toolkit.check_bandwidth records them) or, "
+             "for rows without, those the naive control's failure named: a fraction of the GPU's measured copy "
              "bandwidth, or a speed against the test's baseline.", "",
              "| kata | GPU gate | gates | reference | naive control |", "|---|---|---|---|---|"]
     for rel, entry in sorted(state["katas"].items()):
@@ -113,7 +137,7 @@ def table(state: dict, current: dict[str, str] | None = None) -> str:
                 continue
             n = naive.get(test)
             nav = f"{n[1]['outcome']} ({n[0]}): {_figures(n[1]['metrics'])}" if n else "no naive control"
-            gate = gates(n[1].get("message", "")) if n else "-"
+            gate = recorded_gates(r["metrics"]) or (gates(n[1].get("message", "")) if n else "-")
             lines.append(f"| {rel} | {test} | {gate} | {r['outcome']}: {_figures(r['metrics'])} | {nav} |")
     files = "" if current is None else " files |"
     lines += ["", f"| kata | verdict |{files} GPU | proven there | problems | unverified | notes |",

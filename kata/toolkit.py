@@ -277,7 +277,8 @@ def check_bandwidth(kata, *, what: str, ms: float, nbytes: float, moves: str, fr
     """The GPU bandwidth gate: `nbytes` (what must move: `moves`) in `ms` is at least `fraction` of this
     GPU's copy bandwidth (kata.timing.copy_bandwidth), and, with `baseline_ms`, at least `vs_baseline`
     times the speed of `baseline_name`. Records ms, gbps, copy_gbps, fraction_of_copy and
-    `key`_ms / speed_vs_`key` (each name after `prefix`); fails with every gate missed. Returns the fraction."""
+    `key`_ms / speed_vs_`key`, and the gates as gate_fraction_of_copy / gate_speed_vs_`key` (each name
+    after `prefix`); fails with every gate missed. Returns the fraction."""
     __tracebackhide__ = True
     from kata.timing import copy_bandwidth, gbps
     copy = copy_bandwidth()
@@ -297,6 +298,10 @@ def check_bandwidth(kata, *, what: str, ms: float, nbytes: float, moves: str, fr
                                            f"must move ({moves}).")
             problems.append(f"{ratio:.2f}x the speed of {baseline_name} ({baseline_ms:.3f} ms); the gate is "
                             f"{vs_baseline}x." + traffic + (f" {baseline_hint}" if baseline_hint else ""))
+    if fraction is not None:  # the gates too, so that a report (kata gpu-report) can show them beside the figures
+        figures["gate_fraction_of_copy"] = fraction
+    if baseline_ms is not None and vs_baseline is not None:
+        figures[f"gate_speed_vs_{key}"] = vs_baseline
     kata.record(**{prefix + k: v for k, v in figures.items()}, **(record or {}))
     expect(not problems, f"{what} took {ms:.3f} ms:\n  - " + "\n  - ".join(problems))
     return frac

@@ -53,6 +53,19 @@ def test_table_pairs_reference_and_naive_figures():
     assert "| 12_triton/99_x | ok |" in text
 
 
+def test_recorded_gates_come_first_and_are_not_figures():
+    state = {"katas": {"12_triton/99_x": {
+        "proven": [], "problems": [], "unverified": [], "notes": [],
+        "rows": {"reference": [_row("test_bandwidth", "passed", perf=True, forward_fraction_of_copy=0.95,
+                                    forward_gate_fraction_of_copy=0.6, forward_gate_speed_vs_eager=1.2)],
+                 "naive": [_row("test_bandwidth", "passed", perf=True, forward_fraction_of_copy=0.7)]}}}}
+    text = table(state)
+    assert ("| test_bandwidth | forward: >= 0.6 of copy; forward: >= 1.2x eager | passed: forward_fraction_of_copy 0.95 |"
+            in text), text
+    state["katas"]["12_triton/99_x"]["rows"]["reference"] = [_row("test_speed", "passed", perf=True, tops=282, gate=0.2)]
+    assert "| test_speed | gate: 0.2 | passed: tops 282 |" in table(state)
+
+
 def test_gates_are_read_from_the_naive_controls_failure():
     assert gates("3% of this GPU's copy bandwidth (3005 GB/s; the gate is 80%), and 0.03x torch (the gate is 0.9x).") == \
         ">= 0.8 of copy; >= 0.9x the baseline"

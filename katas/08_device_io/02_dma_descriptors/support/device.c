@@ -5,9 +5,10 @@
  * staging buffers had READY descriptors at once, waiting (up to 100 ms, for the first few batches) for the
  * driver to post the other buffer before it starts on one.
  * On odd seeds the device shares the driver's CPU (both threads pinned to the one the caller is on, until
- * dma_dev_destroy): then every sched_yield() of the driver lets the device run, so a descriptor marked
- * READY before its fields are written is caught every time, however loaded the machine is. On even seeds
- * the device has a CPU of its own and runs truly beside the driver. */
+ * dma_dev_destroy): then a sched_yield() of the driver lets the device run, so a descriptor marked READY
+ * before a yield and only then filled in is caught on every call on an idle machine (where the device's
+ * own CPU would often see nothing), and on most calls under heavy load (another process may take the
+ * yield). On even seeds the device has a CPU of its own and runs truly beside the driver. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
