@@ -216,7 +216,7 @@ def test_vs_sdpa_backward(kata, causal):
     flops = 2.5 * 4 * b * h * n * n * d * (0.5 if causal else 1.0)  # the usual accounting: 2.5x the forward
     ratio = torch_ms / ms
     kata.record(ms=round(ms, 4), tflops=round(tflops(flops, ms), 1), sdpa_ms=round(torch_ms, 4),
-                sdpa_tflops=round(tflops(flops, torch_ms), 1), speed_vs_sdpa=round(ratio, 3))
+                sdpa_tflops=round(tflops(flops, torch_ms), 1), speed_vs_sdpa=round(ratio, 3), gate_speed_vs_sdpa=VS_SDPA)
     expect(ratio >= VS_SDPA, (
         f"attention_backward on {GPU_SHAPE} bf16 causal={causal} took {ms:.3f} ms; SDPA's backward {torch_ms:.3f} "
         f"ms: {ratio:.2f}x, the gate is {VS_SDPA}x.\n  Blocks of 64 x 64 with num_warps 4 (8 for head_dim 128) "
