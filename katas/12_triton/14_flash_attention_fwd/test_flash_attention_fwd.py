@@ -179,7 +179,8 @@ def test_vs_sdpa(kata, d, causal):
     flops = 4 * b * h * n * n * d * (0.5 if causal else 1.0)
     ratio = torch_ms / ms
     kata.record(ms=round(ms, 4), tflops=round(tflops(flops, ms), 1), sdpa_ms=round(torch_ms, 4),
-                sdpa_tflops=round(tflops(flops, torch_ms), 1), speed_vs_sdpa=round(ratio, 3))
+                sdpa_tflops=round(tflops(flops, torch_ms), 1), speed_vs_sdpa=round(ratio, 3),
+                gate_speed_vs_sdpa=VS_SDPA)
     expect(ratio >= VS_SDPA, (
         f"attention on {(b, h, n, d)} bf16 causal={causal} took {ms:.3f} ms ({tflops(flops, ms):.0f} TFLOP/s); "
         f"SDPA {torch_ms:.3f} ms ({tflops(flops, torch_ms):.0f} TFLOP/s): {ratio:.2f}x, the gate is {VS_SDPA}x.\n"
