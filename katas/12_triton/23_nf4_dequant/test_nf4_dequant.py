@@ -102,7 +102,7 @@ def test_bytes_moved(kata, device):
 # ---------------------------------------------------------------------------------------------- GPU
 
 N_GPU = 2**28  # 268M weights: 128 MiB packed, 512 MiB of bf16 output
-FRACTION_OF_COPY = 0.4
+FRACTION_OF_COPY = 0.6  # H100: the reference (tl.gather) 0.95, a per-element select tree 0.70, the naive 0.23
 
 
 @pytest.mark.gpu
