@@ -129,7 +129,7 @@ def test_activations_never_stored(kata, device):
 # ---------------------------------------------------------------------------------------------- GPU
 
 M_GPU = N_GPU = K_GPU = 4096
-VS_BF16 = 0.2  # H100: the reference 0.36x (282 TOPS), the naive float-FMA control 0.017x
+VS_BF16 = 0.3  # H100: the reference 0.52x, 128x256 tiles with floor rounding 0.37x, the naive float-FMA 0.017x
 
 
 @pytest.mark.gpu
