@@ -11,8 +11,8 @@ every kata that has them, and writes:
 
 Device calls are time-limited, so the work goes in chunks (a few katas at a time) and the command stops
 before its --budget runs out: run the same command again (with the state file in place) and it resumes
-where it stopped. Each kata's entry keeps a fingerprint of its files (katas/<kata> and solutions/<kata>)
-and the GPU it ran on: a kata whose files changed since is run again, so a state kept in the tree
+where it stopped. Each kata's entry keeps a fingerprint of its files (katas/<kata> and solutions/<kata>;
+their code, not their prose: see fingerprint) and the GPU it ran on: a kata whose files changed since is run again, so a state kept in the tree
 (`--out docs/gpu-report`, committed) carries proof from one device session to the next without going
 stale. Exit status: 0 when every kata is done and keeps the contract, 1 when one breaks it, 3 when it
 stopped early to resume later.
@@ -24,6 +24,7 @@ breaks the contract).
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
@@ -43,15 +44,35 @@ def gpu_katas(root: Path, names: list[str]):
 
 
 def fingerprint(root: Path, rel: str) -> str:
-    """A hash of the kata's files: its folder (tests, stub, controls, support) and its reference solution."""
+    """A hash of what decides the kata's verdicts: the files of its folder (tests, stub, controls,
+    support) and of its reference solution. Prose does not count, so that a corrected sentence does not
+    cost a GPU session: Markdown files are left out, and Python files count by their syntax tree without
+    docstrings (comments are not in it). Everything else counts byte for byte."""
     h = hashlib.sha256()
     for top in ("katas", "solutions"):
         base = root / top / rel
         for f in sorted(base.rglob("*")) if base.is_dir() else []:
-            if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
+            if f.is_file() and "__pycache__" not in f.parts and f.suffix not in (".pyc", ".md"):
                 h.update(f"{top}/{f.relative_to(base).as_posix()}\0".encode())
-                h.update(f.read_bytes())
+                h.update(_code_of(f))
     return h.hexdigest()[:16]
+
+
+def _code_of(path: Path) -> bytes:
+    """A Python file's syntax tree without docstrings (its bytes when it does not parse); other files' bytes."""
+    data = path.read_bytes()
+    if path.suffix != ".py":
+        return data
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError):
+        return data
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return ast.dump(tree).encode()
 
 
 def _figures(metrics: dict) -> str:

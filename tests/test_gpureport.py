@@ -183,6 +183,17 @@ def test_a_kata_whose_files_changed_runs_again(tmp_path, monkeypatch):
     assert gr.fingerprint(root, "12_triton/90_x") != before
     (root / "solutions/12_triton/90_x/x.py").write_text("v = 1\n")
     assert gr.fingerprint(root, "12_triton/90_x") == before
+    # prose is not proof-bearing: a docstring, a comment or a README changes no verdict ...
+    (root / "solutions/12_triton/90_x/x.py").write_text('"""The reference."""\nv = 1  # one\n')
+    (root / "katas/12_triton/90_x/README.md").write_text("# x\n")
+    assert gr.fingerprint(root, "12_triton/90_x") == before
+    # ... but a string that is not a docstring, or a file that does not parse, is code
+    (root / "solutions/12_triton/90_x/x.py").write_text('v = 1\n"""not a docstring"""\n')
+    assert gr.fingerprint(root, "12_triton/90_x") != before
+    (root / "solutions/12_triton/90_x/x.py").write_text("v = (1\n")
+    assert gr.fingerprint(root, "12_triton/90_x") != before
+    (root / "solutions/12_triton/90_x/x.py").write_text("v = 1\n")
+    (root / "katas/12_triton/90_x/README.md").unlink()
 
     kata = Kata(root=root, rel="12_triton/90_x", title="x", difficulty=1, language="triton", files=["x.py"],
                 points=1, tiers=["cpu", "gpu"], timeout=60)
