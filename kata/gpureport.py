@@ -46,22 +46,24 @@ def gpu_katas(root: Path, names: list[str]):
 def fingerprint(root: Path, rel: str) -> str:
     """A hash of what decides the kata's verdicts: the files of its folder (tests, stub, controls,
     support) and of its reference solution. Prose does not count, so that a corrected sentence does not
-    cost a GPU session: Markdown files are left out, and Python files count by their syntax tree without
-    docstrings (comments are not in it). Everything else counts byte for byte."""
+    cost a GPU session: Markdown files are left out, Python files count by their syntax tree without
+    docstrings (comments are not in it), and a control kept as a patch counts by the files it makes
+    (a patch re-ported after a reference's docstring changed is the same control). Everything else
+    counts byte for byte."""
     h = hashlib.sha256()
+    solution = root / "solutions" / rel
     for top in ("katas", "solutions"):
         base = root / top / rel
         for f in sorted(base.rglob("*")) if base.is_dir() else []:
             if f.is_file() and "__pycache__" not in f.parts and f.suffix not in (".pyc", ".md"):
                 h.update(f"{top}/{f.relative_to(base).as_posix()}\0".encode())
-                h.update(_code_of(f))
+                h.update(_patched(f, solution) if f.suffix == ".patch" else _code_of(f.name, f.read_bytes()))
     return h.hexdigest()[:16]
 
 
-def _code_of(path: Path) -> bytes:
+def _code_of(name: str, data: bytes) -> bytes:
     """A Python file's syntax tree without docstrings (its bytes when it does not parse); other files' bytes."""
-    data = path.read_bytes()
-    if path.suffix != ".py":
+    if not name.endswith(".py"):
         return data
     try:
         tree = ast.parse(data)
@@ -73,6 +75,21 @@ def _code_of(path: Path) -> bytes:
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
                 node.body = node.body[1:] or [ast.Pass()]
     return ast.dump(tree).encode()
+
+
+def _patched(path: Path, solution: Path) -> bytes:
+    """A control kept as a patch: the code of the files it makes from the reference (its bytes when it
+    no longer applies, which kata check reports)."""
+    from kata.controls import PatchError, apply, parse
+
+    data = path.read_bytes()
+    try:
+        names = sorted(parse(data.decode(), path.name))
+        made = apply(data.decode(), {n: (solution / n).read_text() for n in names if (solution / n).is_file()},
+                     path.name)
+    except (PatchError, OSError, UnicodeDecodeError):
+        return data
+    return b"".join(n.encode() + b"\0" + _code_of(n, made[n].encode()) for n in names)
 
 
 def _figures(metrics: dict) -> str:

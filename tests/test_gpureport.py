@@ -194,6 +194,25 @@ def test_a_kata_whose_files_changed_runs_again(tmp_path, monkeypatch):
     assert gr.fingerprint(root, "12_triton/90_x") != before
     (root / "solutions/12_triton/90_x/x.py").write_text("v = 1\n")
     (root / "katas/12_triton/90_x/README.md").unlink()
+    # a control kept as a patch counts by the file it makes: re-ported after the reference's docstring
+    # changed, it is the same control; a patch that makes other code is another
+    from kata.controls import make_patch
+
+    controls = root / "solutions/12_triton/90_x/controls"
+    controls.mkdir()
+    ref = '"""Old words."""\nv = 1\nw = 2\n'
+    (root / "solutions/12_triton/90_x/x.py").write_text(ref)
+    (controls / "wrong_w.patch").write_text(make_patch({"x.py": ref}, {"x.py": ref.replace("w = 2", "w = 3")}))
+    with_patch = gr.fingerprint(root, "12_triton/90_x")
+    ref2 = ref.replace("Old words", "New words")
+    (root / "solutions/12_triton/90_x/x.py").write_text(ref2)
+    (controls / "wrong_w.patch").write_text(make_patch({"x.py": ref2}, {"x.py": ref2.replace("w = 2", "w = 3")}))
+    assert gr.fingerprint(root, "12_triton/90_x") == with_patch
+    (controls / "wrong_w.patch").write_text(make_patch({"x.py": ref2}, {"x.py": ref2.replace("w = 2", "w = 4")}))
+    assert gr.fingerprint(root, "12_triton/90_x") != with_patch
+    (controls / "wrong_w.patch").unlink()
+    controls.rmdir()
+    (root / "solutions/12_triton/90_x/x.py").write_text("v = 1\n")
 
     kata = Kata(root=root, rel="12_triton/90_x", title="x", difficulty=1, language="triton", files=["x.py"],
                 points=1, tiers=["cpu", "gpu"], timeout=60)
