@@ -105,7 +105,7 @@ def gpus(state: dict) -> list[str]:
     return sorted({e.get("device", "an unnamed GPU") for e in state["katas"].values()})
 
 
-_GATE = re.compile(r"the gate is ([0-9]*\.?[0-9]+)(%|x)?")
+_GATE = re.compile(r"the gate is ([0-9]*\.?[0-9]+)(%|x|\s*(?:[KMGT]i?B|bytes|ms|s)\b)?")
 
 
 def recorded_gates(metrics: dict) -> str:
@@ -129,12 +129,15 @@ def recorded_gates(metrics: dict) -> str:
 def gates(message: str) -> str:
     """The gates a failing performance test named ("... the gate is 0.85", "... the gate is 0.9x",
     "... the gate is 80%"): a bare fraction or a percentage is of the GPU's copy bandwidth, a factor with
-    x a speed against the test's baseline (torch, SDPA, eager). For rows of tests that record no gates."""
+    x a speed against the test's baseline (torch, SDPA, eager), and a size or a time ("the gate is 64 MiB")
+    a limit the test states in its message. For rows of tests that record no gates."""
     out = []
     for m in _GATE.finditer(message or ""):
-        value, unit = m.group(1), m.group(2)
+        value, unit = m.group(1), (m.group(2) or "").strip()
         if unit == "x":
             out.append(f">= {value}x the baseline")
+        elif unit not in ("", "%"):
+            out.append(f"a limit of {value} {unit} (see the test's message)")
         else:
             out.append(f">= {float(value) / 100 if unit == '%' else float(value):g} of copy")
     return "; ".join(dict.fromkeys(out)) or "-"

@@ -71,6 +71,8 @@ def test_gates_are_read_from_the_naive_controls_failure():
         ">= 0.8 of copy; >= 0.9x the baseline"
     assert gates("0.09x, the gate is 0.35x.   Blocks of 64") == ">= 0.35x the baseline"
     assert gates("0.39 of this GPU's copy bandwidth (3,005 GB/s); the gate is 0.6. A temporary") == ">= 0.6 of copy"
+    assert gates("allocated 2,004 MiB at its peak beyond the inputs; the gate is 64 MiB (eager") == \
+        "a limit of 64 MiB (see the test's message)"
     assert gates("") == gates(None) == "-"
 
 
