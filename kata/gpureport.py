@@ -12,10 +12,10 @@ every kata that has them, and writes:
 Device calls are time-limited, so the work goes in chunks (a few katas at a time) and the command stops
 before its --budget runs out: run the same command again (with the state file in place) and it resumes
 where it stopped. Each kata's entry keeps a fingerprint of its files (katas/<kata> and solutions/<kata>;
-their code, not their prose: see fingerprint) and the GPU it ran on: a kata whose files changed since is run again, so a state kept in the tree
-(`--out docs/gpu-report`, committed) carries proof from one device session to the next without going
-stale. Exit status: 0 when every kata is done and keeps the contract, 1 when one breaks it, 3 when it
-stopped early to resume later.
+their code, not their prose: see fingerprint) and the GPU it ran on: a kata whose code changed since is
+run again, so a state kept in the tree (`--out docs/gpu-report`, committed) carries proof from one device
+session to the next without going stale. Exit status: 0 when every kata is done and keeps the contract,
+1 when one breaks it, 3 when it stopped early to resume later.
 
 `kata gpu-report --status` needs no GPU: it compares the saved fingerprints with the files now, rewrites
 gpu_report.md so that each kata says whether its row still holds (and which GPU katas have none yet), and
@@ -72,7 +72,8 @@ def _code_of(name: str, data: bytes) -> bytes:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            is_doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            if is_doc and isinstance(first.value.value, str):
                 node.body = node.body[1:] or [ast.Pass()]
     return ast.dump(tree).encode()
 
