@@ -153,14 +153,22 @@ def racecheck(kata, cdef: str, script: str, file: str, timeout: int = 240) -> No
     exe = compute_sanitizer()
     if exe is None:
         pytest.skip("compute-sanitizer is not installed here: the race check cannot run (it is part of the CUDA toolkit)")
-    lib = kata.cuda_library(cdef)
+    from native import launch
+    from native.build import build_cuda_library
+
+    # The library as built here (kata.cuda_library under kata grade is a handle on the learner's worker), run by
+    # native.launch: under kata grade, in the sandbox, as every program built with learner code is.
+    lib = build_cuda_library(kata._sources(None), root=kata.root, include_dirs=kata.include_dirs)
     code = "import ctypes, sys, torch\nlib = ctypes.CDLL(sys.argv[1])\n" + textwrap.dedent(script)
-    env = dict(os.environ)
-    if env.get("CUDA_VISIBLE_DEVICES") == "":
-        del env["CUDA_VISIBLE_DEVICES"]
-    proc = subprocess.run([exe, "--tool", "racecheck", "--racecheck-report", "hazard", "--error-exitcode", "86",
-                           sys.executable, "-c", code, str(lib.path)], capture_output=True, text=True, timeout=timeout,
-                          env=env)
+    path = os.pathsep.join(dict.fromkeys([os.path.dirname(exe), os.path.dirname(sys.executable), "/usr/local/bin",
+                                          "/usr/bin", "/bin"]))
+    env = {"PATH": path, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    if os.environ.get("CUDA_VISIBLE_DEVICES"):
+        env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    # the sanitizer and Python by name (found on PATH): an absolute path would be copied as an input file
+    proc = launch.run([os.path.basename(exe), "--tool", "racecheck", "--racecheck-report", "hazard", "--error-exitcode",
+                       "86", os.path.basename(sys.executable), "-c", code, str(lib.path)], timeout=timeout, env=env,
+                      memory_limit=False)
     out = (proc.stdout + proc.stderr).strip()
     if proc.returncode == 86 or re.search(r"RACECHECK SUMMARY: [1-9]\d* hazard", out):
         lines = [ln for ln in out.splitlines() if "hazard" in ln.lower() or "at " in ln or "====" in ln][:14]

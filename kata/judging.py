@@ -11,8 +11,10 @@
                           torch's seeding, Hypothesis): inputs the learner's copy never produced
 
 Under `separate`, a test still runs beside the learner's code (the judge is "shared") when its kata
-says so in kata.toml (`[grading] judge = "shared"`, with `judge_why`), and for GPU-tier tests (CUDA
-contexts and device timing stay in one process): `shared_reason(item)` says why.
+says so in kata.toml (`[grading] judge = "shared"`, with `judge_why`), or the test is marked
+`@pytest.mark.judge_shared(why)`: `shared_reason(item)` says why.
+GPU-tier tests are separated too: tensors on the GPU cross as data, each process has its own CUDA context,
+and GPU time is measured apart from learner Python (kata.timing.gpu_ms, kata.replay).
 """
 from __future__ import annotations
 
@@ -90,6 +92,11 @@ def pytest_runtest_logfinish(nodeid, location):
         _SANDBOX.reap()
 
 
+def separate() -> bool:
+    """Does learner code run in a worker in this run (--kata-judge separate)?"""
+    return _SEPARATE
+
+
 def shared_reason(item) -> str | None:
     """Why this test runs beside the learner's code under --kata-judge separate (None: it does not)."""
     if not _SEPARATE:
@@ -97,8 +104,9 @@ def shared_reason(item) -> str | None:
     kata = kata_of(item)
     if kata is not None and kata.judge == "shared":
         return kata.judge_why or "the kata's tests need the learner's code in their own process"
-    if item.get_closest_marker("gpu") is not None:
-        return "GPU-tier test: CUDA contexts and device timing stay in one process"
+    marker = item.get_closest_marker("judge_shared")
+    if marker is not None:
+        return str(marker.args[0]) if marker.args else "the test needs the learner's code in its own process"
     return None
 
 

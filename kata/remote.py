@@ -166,6 +166,8 @@ def _merge(kind: str, obj, data: dict, value=_NO_VALUE) -> None:
     elif kind == "forbid_torch_compute":
         import kata.tritonkit as tk
         tk._launch_count += int(data.get("launches", 0))
+    elif kind == "gpu_peak":
+        obj.extra, obj.remote = max(obj.extra, int(data.get("peak", 0))), True
     elif kind == "op_census":
         obj.ops.extend(str(s) for s in (data.get("ops") or [])[:100_000])
         if int(data.get("largest", 0)) > obj.largest:
@@ -184,6 +186,8 @@ def _worker_block(kind: str, kwargs: dict, ak: dict):
         return tk.count_bytes()
     if kind == "forbid_torch_compute":
         return tk.forbid_torch_compute()
+    if kind == "gpu_peak":
+        return tk.gpu_peak_memory()
     if kind == "guard_allocations":
         return tk.guard_allocations(**{k: int(v) for k, v in kwargs.items() if k == "margin_bytes"})
     raise wire.WireError(f"unknown measuring block {kind!r}")
@@ -196,6 +200,8 @@ def block_data(kind: str, obj) -> dict:
                {"torch_ops": list(obj.torch_ops)[:100], "store_starts": list(obj.store_starts)}
     if kind == "forbid_torch_compute":
         return {"launches": obj.launches}
+    if kind == "gpu_peak":
+        return {"peak": obj.extra}
     if kind == "op_census":
         return {"ops": list(obj.ops)[:100_000], "largest": obj.largest, "largest_op": obj.largest_op or "",
                 "made": dict(obj.made), "read": obj.read}
@@ -242,6 +248,26 @@ def timing(clock: str):
         yield t
     finally:
         _TIMERS.remove(t)
+
+
+# GPU timings open in the judge (kata.timing.gpu_ms under a separate judge): a call through a proxy inside
+# one is timed apart from the judge. A call into the learner's Python is timed by the grader's replayer, which
+# re-runs the call's kernels and torch ops from its tape (kata.replay) where no learner Python runs; a call
+# into a learner's native library (CUDA) is timed in the worker by the harness's own loop, which the
+# library cannot reach (kata.admission refuses the symbols it would need).
+_GPU_TIMERS: list[dict] = []
+
+
+@contextlib.contextmanager
+def gpu_timing(warmup: int, rep: int):
+    """Around kata.timing.gpu_ms's first call of its function: yields {"ms": [...]}, one figure per proxied
+    call made inside, each the median of triton.testing.do_bench(warmup, rep) of that call."""
+    t = {"warmup": int(warmup), "rep": int(rep), "ms": []}
+    _GPU_TIMERS.append(t)
+    try:
+        yield t
+    finally:
+        _GPU_TIMERS.remove(t)
 
 
 def _quiet():
@@ -476,6 +502,7 @@ class Judge:
         self._ids = itertools.count(1)
         self.sources: dict[str, str] = {}  # the learner's Python files: kernels a replay runs (kata.replay)
         self._marks: list | None = None  # a timed call's two marks: (cpu_snapshot, wall clock, settled) at start and stop
+        self.native: set[int] = set()  # handles of a learner's library and of what came from it: no Python of the learner's
 
     # values the judge sends
     def _refs(self, v):
@@ -494,8 +521,10 @@ class Judge:
         raise NotSeparable(f"the test passed a {type(v).__name__} to the learner's code, which cannot cross to "
                            "the learner's process as data")
 
-    def _resolve_reply(self, ref, args_kwargs=None):
+    def _resolve_reply(self, ref, args_kwargs=None, native: bool = False):
         if "__h" in ref:
+            if native:
+                self.native.add(int(ref["__h"]))
             return RemoteObject(self, int(ref["__h"]), str(ref.get("label", "object"))[:200])
         if "__arg" in ref and args_kwargs is not None:
             return walk_path(args_kwargs, ref["__arg"])
@@ -513,7 +542,7 @@ class Judge:
         clocks = sorted({t.clock for t in timers})
         mine = {c: _CLOCKS[c]() for c in clocks}
         took: dict = {}
-        outer, self._marks = self._marks, ([] if clocks else None)
+        outer, self._marks = self._marks, ([] if clocks or _GPU_TIMERS else None)
         try:
             value = self._invoke(h, op, args, kwargs, clocks, took)
             if clocks:
@@ -536,8 +565,11 @@ class Judge:
                              for kind, kw, _ in mirrors]}
         if clocks:
             header["clocks"] = clocks
+        gpu = _GPU_TIMERS[-1] if _GPU_TIMERS and op == "call" else None  # not the look-up of the function
+        if gpu is not None:  # timed by the replayer from the call's tape, or by the worker's loop for a library
+            header["gpu_time"] = {"warmup": gpu["warmup"], "rep": gpu["rep"], "how": "bench" if h in self.native else "tape"}
         before = None
-        if any(kind in REPLAYED for kind, _, _ in mirrors):
+        if any(kind in REPLAYED for kind, _, _ in mirrors) or (gpu is not None and h not in self.native):
             with _quiet():  # the test's own measuring blocks do not count the judge's copy
                 before = _inputs_copy({"a": tuple(args), "k": dict(kwargs)})
         try:
@@ -565,9 +597,19 @@ class Judge:
                 target = walk_path(ak, path)
                 new = wire.decode(tree_m, rbufs, lambda r: self._resolve_reply(r, ak))
                 _copy_into(target, new)
-            value = wire.decode(reply["value"], rbufs, lambda r: self._resolve_reply(r, ak))
+            value = wire.decode(reply["value"], rbufs, lambda r: self._resolve_reply(r, ak, h in self.native))
         replayed = None
-        if any(kind in REPLAYED for kind, _, _ in blocks):
+        if gpu is not None and h in self.native:
+            gpu["ms"].append(self._bench_figure(reply))
+        elif gpu is not None:
+            with _quiet():
+                tape = wire.decode(reply["tape"], rbufs, lambda r: None) if isinstance(reply.get("tape"), dict) else None
+                censuses = [_block_kwargs(kind, kw, ak).get("watch") or [] for kind, kw, _ in mirrors
+                            if kind == "op_census"]
+                replayed = self._replayed(tape, value, ak, before, bool(reply.get("changed")), censuses,
+                                          bench={"warmup": gpu["warmup"], "rep": gpu["rep"]})
+            gpu["ms"].append(float(replayed[0].get("ms", 0.0)))
+        if replayed is None and any(kind in REPLAYED for kind, _, _ in blocks):
             with _quiet():  # the comparisons' own copies are the judge's, not the call's
                 tape = wire.decode(reply["tape"], rbufs, lambda r: None) if isinstance(reply.get("tape"), dict) else None
                 censuses = [_block_kwargs(kind, kw, ak).get("watch") or [] for kind, kw, _ in mirrors
@@ -581,7 +623,22 @@ class Judge:
                 _merge(kind, obj, data, value)
         return value
 
-    def _replayed(self, tape, value, ak: dict, before, changed: bool, censuses: list) -> tuple[dict, dict]:
+    def _bench_figure(self, reply) -> float:
+        """A learner library's call timed in the worker (do_bench's median, ms), checked against the judge's
+        clock between the marks the worker sent around its loop: `runs` calls of that median cannot have
+        taken more than the wall time between them (a figure too small is not caught: docs/grading.md)."""
+        ms, runs = reply.get("gpu_ms"), reply.get("gpu_runs")
+        marks = self._marks or []
+        if type(ms) not in (int, float) or type(runs) is not int or runs < 1 or len(marks) != 2 or not ms > 0:
+            raise Tampered("TAMPERED: the learner's process did not time the call as the grader asked; this test scores 0")
+        wall = (marks[1][1] - marks[0][1]) * 1e3
+        if ms * runs > 1.5 * wall + 5:
+            raise Tampered(f"TAMPERED: the learner's process reported {runs} runs of {ms:.4f} ms in {wall:.1f} ms of "
+                           "wall time; this test scores 0")
+        return float(ms)
+
+    def _replayed(self, tape, value, ak: dict, before, changed: bool, censuses: list,
+                  bench: dict | None = None) -> tuple[dict, dict]:
         """A replay of the call's tape in a process of the judge's (kata.replay), its outputs found equal to
         the call's: (the replay's findings, the tape). What count_bytes, forbid_torch_compute,
         guard_allocations and OpCensus then report comes from these, never from the learner's process."""
@@ -591,11 +648,13 @@ class Judge:
             raise ReplayError("REPLAY: the learner's process sent no record of the call to re-check its kernels "
                               "(the grader's recorder was switched off in it)")
         if not tape.get("events") and not returned_tensors(value) and not changed:
+            if bench:
+                raise ReplayError("REPLAY: the call ran no kernel and no torch op: there is nothing on the GPU to time")
             return {"counts": {}, "margins": [], "census": []}, tape  # nothing ran, nothing came back
         rep = judging.replayer()
         with _quiet():
-            tree, bufs = wire.encode({"tape": tape, "files": self.sources, "inputs": before, "censuses": censuses},
-                                     rep._refs)
+            tree, bufs = wire.encode({"tape": tape, "files": self.sources, "inputs": before, "censuses": censuses,
+                                      "bench": bench}, rep._refs)
         try:
             reply, rbufs = rep.peer.ask({"op": "replay", "msg": tree}, bufs)
         except (EOFError, ConnectionError, OSError):
@@ -688,7 +747,9 @@ class Judge:
 
     def load_library(self, so: Path, cdef: str, kind: str = "plain"):
         library_class(kind)  # an unknown kind is the harness's mistake: say so here
-        return self._load({"op": "load_library", "name": so.name, "cdef": cdef, "kind": kind}, [so.read_bytes()])
+        lib = self._load({"op": "load_library", "name": so.name, "cdef": cdef, "kind": kind}, [so.read_bytes()])
+        self.native.add(lib._h)  # and what comes from it (kata.timing.gpu_ms times its calls in the worker)
+        return lib
 
     def _load(self, header, bufs):
         try:
@@ -729,7 +790,7 @@ class Judge:
             pass
 
 
-REPLAYED = ("count_bytes", "forbid_torch_compute", "guard_allocations", "op_census")  # what a replay re-derives
+REPLAYED = ("count_bytes", "forbid_torch_compute", "guard_allocations", "op_census", "gpu_peak")  # what a replay re-derives
 
 
 def _rederived(kind: str, data: dict, got: dict, tape: dict, census: int) -> dict:
@@ -748,6 +809,8 @@ def _rederived(kind: str, data: dict, got: dict, tape: dict, census: int) -> dic
                                   f"{theirs}): the census was changed in your process")
         return dict(seen)
     from kata.tritonkit import ALLOWED_OPS, compute_message
+    if kind == "gpu_peak":  # the replay's figure, whatever the learner's process measured
+        return {"peak": int(got.get("peak", 0))}
     if kind == "count_bytes":
         counts = got["counts"]
         keys = ("loaded", "stored", "atomic", "launches", "programs", "torch_bytes")
@@ -983,11 +1046,13 @@ class Worker:
         a, k = args["a"], args["k"]
         blocks, measured = header.get("blocks") or [], []
         tape = None
+        gpu = header.get("gpu_time") if isinstance(header.get("gpu_time"), dict) else None
         with contextlib.ExitStack() as stack:
             for kind, kw in blocks:
                 cm = _worker_block(kind, kw, args)
                 measured.append((kind, stack.enter_context(cm)))
-            if any(kind in REPLAYED for kind, _ in blocks):  # last: it sees each op before the blocks do
+            if any(kind in REPLAYED for kind, _ in blocks) or (gpu and gpu.get("how") == "tape"):
+                # last: it sees each op before the blocks do
                 import kata.tritonkit as tk
                 from kata.replay import Tape
                 with tk.kit_ops():
@@ -1005,6 +1070,9 @@ class Worker:
             took = {c: _CLOCKS[c]() - started[c] for c in clocks}
             if clocks:
                 self.peer.ask({"op": "mark", "at": "stop"}, [])
+        bench = {}
+        if gpu and gpu.get("how") == "bench":  # a library's call: timed here, between two marks the judge clocks
+            bench = _bench(lambda: _run(obj, op, a, k), int(gpu.get("warmup", 25)), int(gpu.get("rep", 100)), self.peer)
         figures = [block_data(kd, o) for kd, o in measured]
         taped = None
         if tape is not None:
@@ -1029,7 +1097,7 @@ class Worker:
                 around.append([list(p), len(out_bufs), len(out_bufs) + 1])
                 out_bufs += [lo.tobytes(), hi.tobytes()]
         tree, _ = wire.encode(value, self._refs, out_bufs)
-        reply = {"op": "ok", "value": tree, "changed": changed, "around": around, "blocks": figures, "took": took}
+        reply = {"op": "ok", "value": tree, "changed": changed, "around": around, "blocks": figures, "took": took, **bench}
         if taped is not None:
             reply["tape"], _ = wire.encode(taped, self._refs, out_bufs)
         return reply, out_bufs
@@ -1062,7 +1130,7 @@ class Worker:
         from kata.replay import replay
         msg = wire.decode(header["msg"], bufs, self._resolve)
         out = replay(msg["tape"], {str(k): str(v) for k, v in msg["files"].items()}, msg["inputs"], str(self.home),
-                     [[list(p) for p in w] for w in msg.get("censuses") or []])
+                     [[list(p) for p in w] for w in msg.get("censuses") or []], bench=msg.get("bench"))
         tree, obufs = wire.encode(out, self._refs)
         return {"op": "ok", "value": tree}, obufs
 
@@ -1102,6 +1170,20 @@ class _WithBlocks(Exception):
     def __init__(self, inner: BaseException, blocks: list):
         super().__init__(str(inner))
         self.inner, self.blocks = inner, blocks
+
+
+def _bench(call, warmup: int, rep: int, peer: Peer) -> dict:
+    """do_bench's median of `call` (what kata.timing.gpu_ms measures), between two marks the judge clocks."""
+    from triton.testing import do_bench
+    runs = [0]
+
+    def counted():
+        runs[0] += 1
+        call()
+    peer.ask({"op": "mark", "at": "start"}, [])
+    ms = float(do_bench(counted, warmup=warmup, rep=rep, return_mode="median"))
+    peer.ask({"op": "mark", "at": "stop"}, [])
+    return {"gpu_ms": ms, "gpu_runs": runs[0]}
 
 
 def _run(obj, op, a, k):

@@ -13,14 +13,21 @@ Triton's interpreter, with every kernel access confined to the storages the tape
 there. The judge takes the figures from that replay, and the call's outputs must equal the replay's bit
 for bit.
 
+On a GPU the tape is the same, its tensors on the GPU: the replay runs there, the kernels compiled (neither
+confined nor counted: GPU tests measure neither), and it also times the call (kata.timing.gpu_ms under a
+separate judge: the replay's kernels and ops, by the grader's clock). The recorder notes when a tensor the
+call made dies, so the replay also knows the most bytes the call's tensors held at once
+(kata.tritonkit.gpu_peak_memory).
+
 A forged tape therefore buys nothing: whatever it says, the figures are those of kernels that really
 produce the returned outputs from the test's inputs. A tape that leaves something out (a kernel run with
 the counters off, an answer written through numpy) does not reproduce the outputs, and the test fails.
 
     Tape(args)                    the learner process's recorder (entered by kata.tritonkit.taping)
     kernel_module(files)          the learner files' @triton.jit functions and constants, and what is refused
-    replay(tape, files, inputs, home, censuses)
-                                  the replaying process's side: figures and the outputs it produced
+    replay(tape, files, inputs, home, censuses, bench)
+                                  the replaying process's side: figures, the outputs it produced, the
+                                  peak of the call's memory, and (bench, a GPU tape) its time
 """
 from __future__ import annotations
 
@@ -32,6 +39,7 @@ import numpy as np
 
 from kata.tritonlint import bound_names
 
+_DEVICES = ("cpu", "cuda")  # where a taped tensor may live: a GPU tape replays on the grader's GPU
 CONST_LIMIT = 16 << 10  # bytes of tensors made outside the call (a lookup table at import) a tape may carry
 
 
@@ -49,32 +57,38 @@ class Tape:
     """What one call did, as data: recorded in the learner's process (kata.tritonkit.taping)."""
 
     def __init__(self, ak: dict | None = None):
-        self.keys: dict = {}          # (storage address, nbytes) -> storage id
-        self.keep: list = []          # the storages, alive while the tape is (an address is not reused)
-        self.storages: list = []      # [sid, nbytes, how]   how: "arg", "new", "const"
+        self.keys: dict = {}          # (device, storage address, nbytes) -> storage id
+        self.keep: list = []          # the storages, alive while the tape is (an address is not reused)...
+        self.weak: dict = {}          # ...but those the call made: sid -> (weak reference, key), a "free" event when it dies
+        self.storages: list = []      # [sid, nbytes, how, device]   how: "arg", "new", "const"; device: "cpu", "cuda"
         self.args: list = []          # [path, ref]
         self.consts: list = []        # [sid, uint8 array of the storage's bytes]
         self.const_bytes = 0
         self.events: list = []
         self.result: list = []
         self.problem = ""             # set when something cannot be taped; the replay then fails with it
-        self.rng = None
+        self.rng = self.cuda_rng = None
         if ak is not None:
             torch = _torch()
             self.rng = torch.get_rng_state().numpy().copy()  # torch.rand and dropout replay the same draws
+            if torch.cuda.is_available() and torch.cuda.is_initialized():
+                self.cuda_rng = torch.cuda.get_rng_state().numpy().copy()
             for path, t in _tensor_paths(ak):
                 if type(t) is torch.Tensor:
                     self.args.append([list(path), self._ref(t, how="arg")])
 
     def _sid(self, t, how: str) -> int:
         st = t if isinstance(t, _torch().UntypedStorage) else t.untyped_storage()
-        key = (st.data_ptr(), st.nbytes())
+        key = (st.device.type, st.data_ptr(), st.nbytes())
         if st.nbytes() and key in self.keys:
             return self.keys[key]
         sid = len(self.storages)
         self.keys[key] = sid
-        self.keep.append(st)
-        self.storages.append([sid, int(st.nbytes()), how])
+        if how == "new":
+            self.weak[sid] = (st._weak_ref(), key)
+        else:
+            self.keep.append(st)
+        self.storages.append([sid, int(st.nbytes()), how, st.device.type])
         if how == "const":
             self.const_bytes += st.nbytes()
             if self.const_bytes > CONST_LIMIT:
@@ -99,13 +113,13 @@ class Tape:
         if type(v) is complex:
             return {"complex": [v.real, v.imag]}
         if isinstance(v, torch.Tensor):
-            if type(v) is not torch.Tensor or v.layout != torch.strided or v.device.type != "cpu":
+            if type(v) is not torch.Tensor or v.layout != torch.strided or v.device.type not in _DEVICES:
                 self.problem = self.problem or f"a {type(v).__name__} on {v.device} with layout {v.layout}"
                 return {"bad": type(v).__name__}
             return {"ref": self._ref(v)}
         if isinstance(v, (tuple, list)) and depth < 4:
             return {"seq": [self._enc(x, depth + 1) for x in v], "tuple": isinstance(v, tuple)}
-        if isinstance(v, torch.UntypedStorage) and v.device.type == "cpu":
+        if isinstance(v, torch.UntypedStorage) and v.device.type in _DEVICES:
             return {"storage": self._sid(v, "const")}
         if isinstance(v, torch.dtype):
             return {"dtype": str(v).replace("torch.", "")}
@@ -121,8 +135,28 @@ class Tape:
         self.problem = self.problem or f"a {type(v).__name__} the grader cannot replay"
         return {"bad": type(v).__name__}
 
+    def _frees(self) -> None:
+        """A "free" event for each storage the call made that died since the last event (the replay's peak
+        memory); its address may now be reused by a storage of its own."""
+        if not self.weak:
+            return
+        storage = _torch().UntypedStorage
+        for sid, (ref, key) in list(self.weak.items()):
+            if storage._expired(ref):
+                storage._free_weak_ref(ref)
+                del self.weak[sid]
+                self.keys.pop(key, None)
+                self.events.append(["free", sid])
+
+    def close(self) -> None:
+        storage = _torch().UntypedStorage
+        for ref, _ in self.weak.values():
+            storage._free_weak_ref(ref)
+        self.weak.clear()
+
     # what the recorder sees
     def op(self, func, args, kwargs, out, where: str) -> None:
+        self._frees()
         if len(self.events) > 20_000:
             self.problem = self.problem or "more than 20,000 torch ops in one call"
             return
@@ -139,6 +173,7 @@ class Tape:
         return None
 
     def launch(self, fn, grid, args, kwargs) -> list:
+        self._frees()
         code = getattr(fn, "__code__", None)
         where = code.co_filename.rsplit("/", 1)[-1] if code is not None else ""
         ev = ["launch", where, getattr(fn, "__name__", ""), grid if isinstance(grid, list) else None,
@@ -149,18 +184,20 @@ class Tape:
     def finish(self, value) -> dict:
         torch = _torch()
         from kata.remote import returned_tensors
+        self._frees()
         for t in returned_tensors(value):
-            key = (t.untyped_storage().data_ptr(), t.untyped_storage().nbytes())
+            key = (t.device.type, t.untyped_storage().data_ptr(), t.untyped_storage().nbytes())
             self.result.append(self._ref(t) if key in self.keys or not t.numel() else None)
         if torch is None:
             return {}
+        self.close()
         return {"storages": self.storages, "args": self.args, "consts": self.consts, "events": self.events,
-                "result": self.result, "problem": self.problem, "rng": self.rng}
+                "result": self.result, "problem": self.problem, "rng": self.rng, "cuda_rng": self.cuda_rng}
 
 
 def torch_bytes_of(storage) -> np.ndarray:
     torch = _torch()
-    return torch.empty(0, dtype=torch.uint8).set_(storage).numpy().copy()
+    return torch.empty(0, dtype=torch.uint8, device=storage.device).set_(storage).cpu().numpy().copy()
 
 
 def _tl_dtype_name(v) -> str:
@@ -342,14 +379,15 @@ class _Replayer:
         self.st: dict[int, object] = {}
         self.made: dict[int, tuple] = {}  # storage id -> (first element, elements, element size, what made it)
         self.args: dict[tuple, object] = {}
-        for sid, nbytes, how in tape["storages"]:
-            self._declare(int(sid), int(nbytes))
+        self.gpu = False  # a storage on the GPU: kernels run compiled, unconfined and uncounted there
+        for sid, nbytes, how, *dev in tape["storages"]:
+            self._declare(int(sid), int(nbytes), str(dev[0]) if dev else "cpu")
         for sid, raw in tape["consts"]:
             buf = self.st[int(sid)]
             data = torch.from_numpy(np.asarray(raw, dtype=np.uint8).reshape(-1).copy())
             if data.numel() != buf.numel():
                 raise ReplayError("a tape's constant of the wrong size")
-            buf.copy_(data)
+            buf.copy_(data.to(buf.device))
         from kata.remote import walk_path
         for path, ref in tape["args"]:
             try:
@@ -371,10 +409,13 @@ class _Replayer:
             raise ReplayError(f"a census watches an argument {path} the tape does not have")
         return t
 
-    def _declare(self, sid: int, nbytes: int) -> None:
-        if sid in self.st or nbytes < 0 or nbytes > (8 << 30):
+    def _declare(self, sid: int, nbytes: int, dev: str = "cpu") -> None:
+        if sid in self.st or nbytes < 0 or nbytes > (8 << 30) or dev not in _DEVICES:
             raise ReplayError("a tape with an impossible storage")
-        self.st[sid] = self.torch.full((nbytes,), _POISON, dtype=self.torch.uint8)
+        if dev == "cuda" and not self.torch.cuda.is_available():
+            raise ReplayError("a tape of tensors on a GPU, replayed where there is none")
+        self.gpu = self.gpu or dev == "cuda"
+        self.st[sid] = self.torch.full((nbytes,), _POISON, dtype=self.torch.uint8, device=dev)
 
     def tensor(self, ref: dict):
         torch = self.torch
@@ -384,7 +425,7 @@ class _Replayer:
         dtype = getattr(torch, str(ref["d"]), None)
         if not isinstance(dtype, torch.dtype):
             raise ReplayError(f"an unknown dtype {ref['d']!r}")
-        t = torch.empty(0, dtype=dtype)
+        t = torch.empty(0, dtype=dtype, device=buf.device)
         try:
             t.set_(buf.untyped_storage(), int(ref["o"]), [int(n) for n in ref["s"]], [int(n) for n in ref["st"]])
         except RuntimeError as e:
@@ -416,9 +457,10 @@ class _Replayer:
                 raise ReplayError("an unknown dtype")
             return d
         if "device" in v:
-            if str(v["device"]) != "cpu":
-                raise ReplayError("the replay runs on the CPU only")
-            return torch.device("cpu")
+            d = str(v["device"])
+            if d.split(":")[0] not in _DEVICES or (d != "cpu" and not self.gpu):
+                raise ReplayError(f"a device {d!r} this replay does not run on")
+            return torch.device(d)
         if "enum" in v:
             e = getattr(torch, str(v["enum"]), None)
             if not isinstance(e, (torch.memory_format, torch.layout)):
@@ -441,7 +483,7 @@ class _Replayer:
             buf = self.st[sid]
             if buf.numel() <= span * isz or buf.numel() % isz or first * isz > buf.numel():
                 continue
-            raw = buf.numpy().reshape(-1, isz)
+            raw = buf.cpu().numpy().reshape(-1, isz)
             if first + span <= len(raw):
                 msg = margin_writes(raw, first, span, what)
                 if msg:
@@ -543,10 +585,13 @@ def _kernels(files: dict[str, str], home: str):
     return mod
 
 
-def replay(tape: dict, files: dict[str, str], inputs: dict, home: str, censuses: list | None = None) -> dict:
+def replay(tape: dict, files: dict[str, str], inputs: dict, home: str, censuses: list | None = None,
+           bench: dict | None = None) -> dict:
     """Run `tape` again from `inputs` (the judge's copy of the call's arguments): the counts, what each
     census (kata.toolkit.OpCensus, watching the arguments at the given paths) saw, the returned tensors
-    and the arguments as the replay left them."""
+    and the arguments as the replay left them, the most bytes the call's own tensors held at once
+    (`peak`). With `bench` ({"warmup", "rep"}: a GPU tape), also `ms`: the replay's kernels and ops timed
+    as kata.timing.gpu_ms times a call."""
     import contextlib
 
     import torch
@@ -561,10 +606,15 @@ def replay(tape: dict, files: dict[str, str], inputs: dict, home: str, censuses:
     if tape.get("rng") is not None:  # the learner process's torch generator as the call began
         torch.set_rng_state(torch.from_numpy(np.asarray(tape["rng"], dtype=np.uint8).copy()))
     torch_bytes, torch_ops, margins = 0, [], []
+    if tape.get("cuda_rng") is not None and r.gpu:
+        torch.cuda.set_rng_state(torch.from_numpy(np.asarray(tape["cuda_rng"], dtype=np.uint8).copy()))
+    peak = _peak(tape)
     with contextlib.ExitStack() as stack:
-        if launches:  # kernels reach only the storages the tape declared (their margins included)
+        # kernels reach only the storages the tape declared (their margins included); compiled for a GPU, the
+        # kernels are neither confined nor counted (the interpreter does both): GPU tests measure neither
+        if launches and not r.gpu:
             stack.enter_context(tk.confined([(b.data_ptr(), b.data_ptr() + b.numel()) for b in r.st.values()]))
-        moved = stack.enter_context(tk.count_bytes()) if launches else tk.BytesMoved()
+        moved = stack.enter_context(tk.count_bytes()) if launches and not r.gpu else tk.BytesMoved()
         from kata.toolkit import OpCensus
         seen = [stack.enter_context(OpCensus(watch=[r.arg(p) for p in watch])) for watch in censuses or ()]
         for ev in tape["events"]:
@@ -577,7 +627,7 @@ def replay(tape: dict, files: dict[str, str], inputs: dict, home: str, censuses:
                 r.launch(ev[1], ev[2], ev[3], ev[4], ev[5])
                 # looked at after each launch: a torch op after it may not paint the poison back
                 margins = margins or r.margin_writes()
-            else:
+            elif ev[0] != "free":
                 raise ReplayError("a malformed tape")
     with tk.kit_ops():
         outs = [None if ref is None else r.tensor(ref).clone() for ref in tape["result"]]
@@ -590,8 +640,82 @@ def replay(tape: dict, files: dict[str, str], inputs: dict, home: str, censuses:
         counts["store_starts"] = rebased_stores(moved.store_starts,
                                                  [r.tensor(ref) if ref else torch.empty(0) for ref in tape["result"]])
     counts["torch_ops"] = torch_ops[:100]
-    return {"counts": counts, "outs": outs, "args": args_after, "margins": margins,
-            "census": [block_data("op_census", c) for c in seen]}
+    out = {"counts": counts, "outs": outs, "args": args_after, "margins": margins,
+           "census": [block_data("op_census", c) for c in seen], "peak": peak}
+    if bench:
+        if not r.gpu:
+            raise ReplayError("a GPU timing of a call whose tensors are not on the GPU")
+        out["ms"] = _timed(r, tape, int(bench.get("warmup", 25)), int(bench.get("rep", 100)))
+    return out
+
+
+def _peak(tape: dict) -> int:
+    """The most bytes the storages the call made held at once: each "new" storage counts from the first event
+    that names it to its "free" event (a storage named after its free is a forged tape)."""
+    size = {int(sid): int(nbytes) for sid, nbytes, how, *_ in tape["storages"] if how == "new"}
+    live, peak, born, freed = 0, 0, set(), set()
+
+    def sids(v, depth=0):
+        if depth > 8:
+            return
+        if isinstance(v, dict):
+            if isinstance(v.get("ref"), dict):
+                yield int(v["ref"]["t"])
+            elif "storage" in v:
+                yield int(v["storage"])
+            else:
+                for x in v.values():
+                    yield from sids(x, depth + 1)
+        elif isinstance(v, list):
+            for x in v:
+                yield from sids(x, depth + 1)
+
+    for ev in tape["events"]:
+        if ev[0] == "free":
+            sid = int(ev[1])
+            if sid in born and sid not in freed:
+                freed.add(sid)
+                live -= size.get(sid, 0)
+            continue
+        for sid in sids(list(ev[2:])):
+            if sid in freed:
+                raise ReplayError("a malformed tape: it uses a tensor after the call freed it")
+            if sid in size and sid not in born:
+                born.add(sid)
+                live += size[sid]
+        peak = max(peak, live)
+    return peak
+
+
+def _timed(r: _Replayer, tape: dict, warmup: int, rep: int) -> float:
+    """do_bench's median (ms) of the tape's ops and launches run again, their arguments decoded once: what the
+    learner's call costs the GPU. Allocations are not re-run (their storages exist), and what an op makes is not
+    copied into place (the checked replay put it there already): each op's own work is timed, nothing more."""
+    import torch
+    from triton.testing import do_bench
+
+    from kata.tritonkit import EMPTIES, kit_ops
+    steps = []
+    with kit_ops():
+        for ev in tape["events"]:
+            if ev[0] == "op":
+                op = str(ev[1]).split(".")
+                if op[1] in EMPTIES:
+                    continue
+                func = getattr(getattr(torch.ops.aten, op[1]), op[2])
+                steps.append((func, r.dec(ev[2]), {str(k): r.dec(v) for k, v in ev[3].items()}))
+            elif ev[0] == "launch":
+                fn = getattr(r.mod, str(ev[2]))
+                steps.append((fn[tuple(ev[3])], r.dec(ev[4]), {str(k): r.dec(v) for k, v in ev[5].items()}))
+
+    if not steps:
+        raise ReplayError("the call ran no kernel and no torch op on the GPU: there is nothing to time")
+
+    def run():
+        with torch._C._AutoDispatchBelowADInplaceOrView():
+            for f, a, k in steps:
+                f(*a, **k)
+    return float(do_bench(run, warmup=warmup, rep=rep, return_mode="median"))
 
 
 def same_bits(a, b) -> bool:

@@ -375,7 +375,7 @@ def _confine(box: Sandbox, libc, notes: list[str]) -> Path:
     keep = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
     os.environ.clear()
     os.environ.update(keep, PATH="/usr/local/bin:/usr/bin:/bin", HOME=str(home), TMPDIR=str(home),
-                      LANG="C.UTF-8", TRITON_CACHE_DIR=str(home / "triton"))
+                      LANG="C.UTF-8", USER="kata-learner", LOGNAME="kata-learner", TRITON_CACHE_DIR=str(home / "triton"))
     os.chdir(home)
     return home
 

@@ -7,6 +7,7 @@
                           .sum() ...) instead of in a Triton kernel; allocation, views and copies are allowed
   guard_allocations()     tensors the code under test allocates come back NaN-filled and between poisoned
                           margins: never-written elements show as NaN, a store past the end is reported
+  gpu_peak_memory()       the most GPU memory the block's calls held at once (under kata grade: from their tapes)
 
 All of them patch Triton or torch only while their `with` block runs and put everything back on exit.
 They are written against triton 3.6 through 3.9 (the CPU machines install the newest, the GPU machines
@@ -321,7 +322,8 @@ def copy_bytes(name: str, args, out) -> int:
 
 
 def _taping(tape):
-    """Wrap InterpretedFunction.run so each outermost launch goes on the tape, with the grid it ran."""
+    """Wrap InterpretedFunction.run (or JITFunction.run) so each outermost launch goes on the tape, with the grid
+    it ran."""
     depth = [0]
 
     def make(orig):
@@ -343,6 +345,47 @@ def _taping(tape):
                 depth[0] -= 1
         return run
     return make
+
+
+@dataclass
+class PeakMemory:
+    """What one `gpu_peak_memory()` block found: the most bytes of GPU memory allocated at once beyond what
+    was allocated as it began."""
+    extra: int = 0
+    remote: bool = False  # a call ran in the learner's process (kata.remote): `extra` is the replay's figure
+
+
+@contextlib.contextmanager
+def gpu_peak_memory() -> Iterator[PeakMemory]:
+    """The GPU memory the block's calls held at their peak, beyond what was allocated as it began:
+
+        with gpu_peak_memory() as peak:
+            mod.cross_entropy(logits, targets)
+        assert peak.extra <= 64 << 20
+
+    Read from torch's caching allocator (torch.cuda.max_memory_allocated). Under a separate judge the calls run
+    in the learner's process, and the figure is re-derived from each call's tape instead (kata.replay: the bytes
+    of the tensors the call made, from each one's first use to its free), so the learner's code cannot change it
+    (torch.cuda.reset_peak_memory_stats() there resets nothing the judge reads)."""
+    import torch
+
+    peak = PeakMemory()
+    with mirrored("gpu_peak", peak):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        yield peak
+        torch.cuda.synchronize()
+        if not peak.remote:  # else the judge's own copies of the calls' data are not the calls' memory
+            peak.extra = max(peak.extra, torch.cuda.max_memory_allocated() - base)
+
+
+def _untaped(orig):
+    """An autotuner's benchmark of its configurations, kept off the tape (the launch it then makes is on it)."""
+    def bench(self, *args, **kwargs):
+        with kit_ops():
+            return orig(self, *args, **kwargs)
+    return bench
 
 
 class OutsideTensors(AssertionError):
@@ -419,6 +462,12 @@ def taping(tape) -> Iterator[None]:
     try:
         if interp is not None:
             patches.wrap(_need(interp, "InterpretedFunction", "run"), "run", _taping(tape))
+            if not interpreting():  # compiled for a GPU: the tape replays there (kata.replay)
+                from triton.runtime.jit import JITFunction
+                patches.wrap(JITFunction, "run", _taping(tape))
+            from triton.runtime.autotuner import Autotuner
+            if "_bench" in Autotuner.__dict__:  # an autotuner's trial runs are not the call's work: its choice is
+                patches.wrap(Autotuner, "_bench", _untaped)
         with _launches_marked(), TapeOps():
             yield
     finally:

@@ -260,3 +260,30 @@ def test_forged_or_hidden_measurements_score_zero_under_the_separate_judge(check
         passed = [t["name"].split("::")[-1].strip() for t in data["tests"]
                   if t["name"].split(" :: ")[0].endswith(f"_{name}") and t.get("score", 0) > 0]
         assert ATTACKED[name] in passed, f"{name} did not work even beside the test: {passed}"
+
+
+def test_peak_memory_is_read_from_the_tape():
+    """gpu_peak_memory under a separate judge: the bytes of the tensors a call made, each from the event
+    that first names it to its free (recorded when it dies), so a temporary freed before the next one is
+    counted once; a forged tape that uses a tensor after its free is refused."""
+    import torch
+
+    import kata.tritonkit as tk
+    from kata.replay import ReplayError, Tape, _peak
+
+    x = torch.ones(1000)
+    tape = Tape({"a": (x,), "k": {}})
+    with tk.taping(tape):
+        t = x * 2  # 4,000 bytes, freed before the next op
+        del t
+        u = x + 1
+        v = u * 3  # u and v: 8,000 bytes at once
+        del u
+        w = v - 1  # v and w
+    taped = tape.finish(w)
+    assert sum(1 for ev in taped["events"] if ev[0] == "free") == 2
+    assert _peak(taped) == 8000
+    made_first = taped["events"][0][4]  # what the first op made (t), freed before the second
+    forged = dict(taped, events=taped["events"] + [["op", "aten.neg.default", [made_first], {}, None, ""]])
+    with pytest.raises(ReplayError, match="after the call freed it"):
+        _peak(forged)

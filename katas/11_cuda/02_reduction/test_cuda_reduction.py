@@ -189,7 +189,7 @@ NEED_OF_TORCH = 0.70     # speed against torch.sum
 def test_bandwidth(kata):
     import torch
 
-    from kata.timing import copy_bandwidth, device_name, gbps, gpu_ms
+    from kata.timing import copy_bandwidth, device_name, gbps, gpu_ms, gpu_once_ms
 
     reduce_sum = launcher(kata, CDEF, "reduce_sum", FILE)
     n = PERF_N
@@ -205,12 +205,7 @@ def test_bandwidth(kata):
             fail(f"wrong sum on {what}: its speed is not graded until it is right (see the correctness tests)")
         got["copy"] = copy_bandwidth()
         got["torch_ms"] = gpu_ms(lambda: torch.sum(x))
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        reduce_sum(x, out, n)
-        end.record()
-        end.synchronize()
-        once = start.elapsed_time(end)
+        once = gpu_once_ms(lambda: reduce_sum(x, out, n))
         got["ms"] = once if once > 20 * got["torch_ms"] else gpu_ms(lambda: reduce_sum(x, out, n))
     err = gpu_error(measure)
     if err:
