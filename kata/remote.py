@@ -601,20 +601,16 @@ class Judge:
         replayed = None
         if gpu is not None and h in self.native:
             gpu["ms"].append(self._bench_figure(reply))
-        elif gpu is not None:
-            with _quiet():
-                tape = wire.decode(reply["tape"], rbufs, lambda r: None) if isinstance(reply.get("tape"), dict) else None
-                censuses = [_block_kwargs(kind, kw, ak).get("watch") or [] for kind, kw, _ in mirrors
-                            if kind == "op_census"]
-                replayed = self._replayed(tape, value, ak, before, bool(reply.get("changed")), censuses,
-                                          bench={"warmup": gpu["warmup"], "rep": gpu["rep"]})
-            gpu["ms"].append(float(replayed[0].get("ms", 0.0)))
-        if replayed is None and any(kind in REPLAYED for kind, _, _ in blocks):
+        timed = gpu is not None and h not in self.native  # learner Python, timed by the replay of its tape
+        if timed or any(kind in REPLAYED for kind, _, _ in blocks):
             with _quiet():  # the comparisons' own copies are the judge's, not the call's
                 tape = wire.decode(reply["tape"], rbufs, lambda r: None) if isinstance(reply.get("tape"), dict) else None
                 censuses = [_block_kwargs(kind, kw, ak).get("watch") or [] for kind, kw, _ in mirrors
                             if kind == "op_census"]
-                replayed = self._replayed(tape, value, ak, before, bool(reply.get("changed")), censuses)
+                replayed = self._replayed(tape, value, ak, before, bool(reply.get("changed")), censuses,
+                                          bench={"warmup": gpu["warmup"], "rep": gpu["rep"]} if timed else None)
+            if timed:
+                gpu["ms"].append(float(replayed[0]["ms"]))
         census = itertools.count()
         for kind, obj, data in blocks:
             if replayed is not None and kind in REPLAYED:
